@@ -1,0 +1,89 @@
+/**
+ * Dense Float64Array vector kernels. Every dense operation of algorithms and
+ * problems goes through this layer so that faster kernels can replace it
+ * without touching their code. Kernels write into caller-provided outputs and
+ * allocate nothing.
+ */
+
+export type Vec = Float64Array;
+
+export function dot(a: Vec, b: Vec): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+export function norm2Sq(a: Vec): number {
+  return dot(a, a);
+}
+
+/** ‖a − b‖². */
+export function distSq(a: Vec, b: Vec): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    s += d * d;
+  }
+  return s;
+}
+
+/** y ← y + alpha·x. */
+export function axpy(alpha: number, x: Vec, y: Vec): void {
+  for (let i = 0; i < y.length; i++) y[i]! += alpha * x[i]!;
+}
+
+/** out ← a·x + b·y (out may alias x or y). */
+export function lincomb(out: Vec, a: number, x: Vec, b: number, y: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = a * x[i]! + b * y[i]!;
+}
+
+/** x ← alpha·x. */
+export function scale(alpha: number, x: Vec): void {
+  for (let i = 0; i < x.length; i++) x[i]! *= alpha;
+}
+
+/** out ← x (lengths must match). */
+export function copyInto(out: Vec, x: Vec): void {
+  out.set(x);
+}
+
+/** out ← a − b. */
+export function sub(out: Vec, a: Vec, b: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! - b[i]!;
+}
+
+/** out ← a + b. */
+export function add(out: Vec, a: Vec, b: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+}
+
+/** out ← a ⊙ b. */
+export function hadamard(out: Vec, a: Vec, b: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! * b[i]!;
+}
+
+/** True when every entry is finite. */
+export function allFinite(x: Vec): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+  return true;
+}
+
+/** out ← mean of the given vectors. */
+export function meanInto(out: Vec, xs: ReadonlyArray<Vec>): void {
+  out.fill(0);
+  for (const x of xs) axpy(1, x, out);
+  scale(1 / xs.length, out);
+}
+
+/** (1/m) Σ_i ‖x_i − mean‖². */
+export function consensusError(xs: ReadonlyArray<Vec>, mean: Vec): number {
+  let s = 0;
+  for (const x of xs) s += distSq(x, mean);
+  return s / xs.length;
+}
+
+/** out ← Σ_k weights[k]·xs[k]. */
+export function weightedSumInto(out: Vec, weights: ReadonlyArray<number>, xs: ReadonlyArray<Vec>): void {
+  out.fill(0);
+  for (let k = 0; k < xs.length; k++) axpy(weights[k]!, xs[k]!, out);
+}
