@@ -34,6 +34,12 @@ export class Rng {
   private s3: number;
 
   constructor(seed: number, ...labels: ReadonlyArray<string | number>) {
+    this.s0 = this.s1 = this.s2 = this.s3 = 0;
+    this.reset(seed, ...labels);
+  }
+
+  /** Re-seeds this generator in place, exactly as `new Rng(seed, ...labels)` would. */
+  reset(seed: number, ...labels: ReadonlyArray<string | number>): void {
     let x = deriveSeed(seed, ...labels);
     const next = (): number => {
       x = (x + 0x9e3779b9) >>> 0;

@@ -1,0 +1,40 @@
+/**
+ * The one communication interface algorithms see (design.md §3). An agent
+ * sends one payload per round to every neighbour and receives theirs for the
+ * same round. Transports (the in-process simulator now, real networks later)
+ * implement `exchange`; algorithm code never learns which one runs it.
+ */
+import type { Vec } from '../linalg/vector.ts';
+
+export interface AgentLink {
+  readonly id: number;
+  /** Neighbour ids, ascending (no self). */
+  readonly neighbours: ReadonlyArray<number>;
+  /** w_ii of the mixing matrix. */
+  readonly selfWeight: number;
+  /** w_ij for each neighbour, aligned with `neighbours`. */
+  readonly neighbourWeights: ReadonlyArray<number>;
+  /**
+   * Sends `payload` to every neighbour for this agent's next round and
+   * resolves with the neighbours' payloads in `neighbours` order. The
+   * transport copies the payload, so the caller may reuse it at once; the
+   * received arrays are read-only and valid until this agent's next exchange.
+   */
+  exchange(payload: Vec): Promise<ReadonlyArray<Vec>>;
+}
+
+/**
+ * One gossip round: out ← w_ii·payload + Σ_j w_ij·payload_j, i.e. row i of
+ * W applied to the stacked payloads. `out` may alias `payload`.
+ */
+export async function mixRound(link: AgentLink, payload: Vec, out: Vec): Promise<void> {
+  const received = await link.exchange(payload);
+  const w = link.neighbourWeights;
+  const sw = link.selfWeight;
+  for (let k = 0; k < out.length; k++) out[k] = sw * payload[k]!;
+  for (let j = 0; j < received.length; j++) {
+    const r = received[j]!;
+    const wj = w[j]!;
+    for (let k = 0; k < out.length; k++) out[k]! += wj * r[k]!;
+  }
+}

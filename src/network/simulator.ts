@@ -1,0 +1,106 @@
+/**
+ * Deterministic in-process transport: all agents run in lockstep, one
+ * barrier per communication round. Communication is counted here, where
+ * messages are produced (algorithms.md §7.14): every directed message, its
+ * payload floats, and payload bytes = floats × bytesPerFloat.
+ *
+ * Values travel as float64 whatever `bytesPerFloat` says; the width only sets
+ * the accounting (4 = fp32, as in the papers' PyTorch code, by default).
+ */
+import type { Vec } from '../linalg/vector.ts';
+import type { AgentLink } from './link.ts';
+
+export interface CommCounters {
+  rounds: number;
+  messages: number;
+  floats: number;
+  bytes: number;
+}
+
+export interface SimulatorTopology {
+  readonly m: number;
+  readonly neighbours: ReadonlyArray<ReadonlyArray<number>>;
+  /** Row-major m × m mixing matrix. */
+  readonly weights: Float64Array;
+}
+
+export class Simulator {
+  readonly counters: CommCounters = { rounds: 0, messages: 0, floats: 0, bytes: 0 };
+  readonly links: ReadonlyArray<AgentLink>;
+  private readonly m: number;
+  /** Two slots per agent (round parity), so a fast agent never overwrites a payload still being read. */
+  private readonly slots: Float64Array[][];
+  private readonly agentRound: number[];
+  private readonly waiting: Array<((received: ReadonlyArray<Vec>) => void) | null>;
+  private readonly received: Vec[][][];
+  private arrived = 0;
+  private round = 0;
+
+  constructor(
+    readonly topology: SimulatorTopology,
+    readonly bytesPerFloat: number = 4,
+  ) {
+    const m = topology.m;
+    this.m = m;
+    this.slots = Array.from({ length: m }, () => [new Float64Array(0), new Float64Array(0)]);
+    this.agentRound = new Array<number>(m).fill(0);
+    this.waiting = new Array(m).fill(null);
+    this.received = Array.from({ length: m }, () => [[], []]);
+    this.links = Array.from({ length: m }, (_, i) => {
+      const neighbours = topology.neighbours[i]!;
+      return {
+        id: i,
+        neighbours,
+        selfWeight: topology.weights[i * m + i]!,
+        neighbourWeights: neighbours.map((j) => topology.weights[i * m + j]!),
+        exchange: (payload: Vec) => this.exchange(i, payload),
+      };
+    });
+  }
+
+  private exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
+    if (this.agentRound[i] !== this.round) throw new Error(`simulator: agent ${i} sent twice in round ${this.round}`);
+    const parity = this.round & 1;
+    let slot = this.slots[i]![parity]!;
+    if (slot.length !== payload.length) {
+      slot = new Float64Array(payload.length);
+      this.slots[i]![parity] = slot;
+    }
+    slot.set(payload);
+    this.agentRound[i]!++;
+    const done = new Promise<ReadonlyArray<Vec>>((resolve) => {
+      this.waiting[i] = resolve;
+    });
+    this.arrived++;
+    if (this.arrived === this.m) this.completeRound();
+    return done;
+  }
+
+  private completeRound(): void {
+    const parity = this.round & 1;
+    const c = this.counters;
+    c.rounds++;
+    for (let i = 0; i < this.m; i++) {
+      const neighbours = this.topology.neighbours[i]!;
+      const len = this.slots[i]![parity]!.length;
+      c.messages += neighbours.length;
+      c.floats += neighbours.length * len;
+      const inbox = this.received[i]![parity]!;
+      inbox.length = neighbours.length;
+      for (let k = 0; k < neighbours.length; k++) inbox[k] = this.slots[neighbours[k]!]![parity]!;
+    }
+    c.bytes = c.floats * this.bytesPerFloat;
+    this.arrived = 0;
+    this.round++;
+    for (let i = 0; i < this.m; i++) {
+      const resolve = this.waiting[i]!;
+      this.waiting[i] = null;
+      resolve(this.received[i]![parity]!);
+    }
+  }
+
+  /** Rounds some agent has started but not all agents have joined (a protocol error when a step ends). */
+  get pendingAgents(): number {
+    return this.arrived;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Oracle accounting. Every oracle call an algorithm makes goes through a
+ * CountingOracle, which counts calls and samples by kind; algorithms never
+ * count for themselves (design.md §3, avoiding benchopt's hand-written
+ * tables). Evaluators use the raw oracles, so metrics never inflate counts.
+ */
+import type { Vec } from '../linalg/vector.ts';
+import type { AgentOracle, Batch } from './types.ts';
+
+export const ORACLE_KINDS = ['gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG'] as const;
+export type OracleKind = (typeof ORACLE_KINDS)[number];
+
+export interface OracleCounts {
+  /** Calls by kind. */
+  readonly calls: Record<OracleKind, number>;
+  /** Sample evaluations by kind (batch size per call; the local sample count for a full batch). */
+  readonly samples: Record<OracleKind, number>;
+}
+
+export function emptyCounts(): OracleCounts {
+  const zero = (): Record<OracleKind, number> => ({ gradF: 0, gradG: 0, hvp: 0, jvp: 0, valueF: 0, valueG: 0 });
+  return { calls: zero(), samples: zero() };
+}
+
+export function addCounts(into: OracleCounts, from: OracleCounts): void {
+  for (const k of ORACLE_KINDS) {
+    into.calls[k] += from.calls[k];
+    into.samples[k] += from.samples[k];
+  }
+}
+
+export class CountingOracle implements AgentOracle {
+  readonly counts: OracleCounts = emptyCounts();
+  readonly dx: number;
+  readonly dy: number;
+  readonly upperSamples: number;
+  readonly lowerSamples: number;
+
+  constructor(readonly inner: AgentOracle) {
+    this.dx = inner.dx;
+    this.dy = inner.dy;
+    this.upperSamples = inner.upperSamples;
+    this.lowerSamples = inner.lowerSamples;
+  }
+
+  private count(kind: OracleKind, batch: Batch, population: number): void {
+    this.counts.calls[kind]++;
+    this.counts.samples[kind] += batch.full ? (Number.isFinite(population) ? population : 1) : batch.size;
+  }
+
+  f(x: Vec, y: Vec, batch: Batch): number {
+    this.count('valueF', batch, this.upperSamples);
+    return this.inner.f(x, y, batch);
+  }
+  g(x: Vec, y: Vec, batch: Batch): number {
+    this.count('valueG', batch, this.lowerSamples);
+    return this.inner.g(x, y, batch);
+  }
+  gradF(x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void {
+    this.count('gradF', batch, this.upperSamples);
+    this.inner.gradF(x, y, batch, outX, outY);
+  }
+  gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void {
+    this.count('gradG', batch, this.lowerSamples);
+    this.inner.gradG(x, y, batch, outX, outY);
+  }
+  hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
+    this.count('hvp', batch, this.lowerSamples);
+    this.inner.hvp(x, y, v, batch, out);
+  }
+  jvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
+    this.count('jvp', batch, this.lowerSamples);
+    this.inner.jvp(x, y, v, batch, out);
+  }
+  lowerDataLoss(x: Vec, y: Vec, batch: Batch): number {
+    this.count('valueG', batch, this.lowerSamples);
+    return this.inner.lowerDataLoss(x, y, batch);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Hyperparameter optimization of multinomial logistic regression with a
+ * per-feature regularizer (SEED-000 eq. 4.1; SEED-004 experiment 1).
+ *
+ *   f_i(x, Y) = (1/|V_i|) Σ_{val}   CE(softmax(aᵀY), b)
+ *   g_i(x, Y) = (1/|T_i|) Σ_{train} CE(softmax(aᵀY), b) + (1/(cd)) Σ_q e^{x_q} Σ_p Y_qp²
+ *
+ * x ∈ R^d (one hyperparameter per feature), Y ∈ R^{d×c} stored row-major
+ * (entry (q, p) = feature q, class p; algorithms.md §4.1 [REC]). The
+ * regularizer sits in every local g_i, so their average is the paper's g.
+ *
+ * Closed forms (algorithms.md §4.1, [DERIVED]), with S = softmax(A Y):
+ *   ∇_Y g = (1/B) Aᵀ(S − onehot) + (2/(cd)) e^x ⊙_rows Y
+ *   ∇_x g = (1/(cd)) e^x ⊙ rowsum(Y ⊙ Y)
+ *   HVP   = (1/B) Aᵀ(S ⊙ AV − S ⊙ rowsum(S ⊙ AV)) + (2/(cd)) e^x ⊙_rows V
+ *   JVP   = (2/(cd)) e^x ⊙ rowsum(Y ⊙ V)
+ *   ∇_x f = 0,  ∇_Y f = (1/B) A_vᵀ(S_v − onehot)
+ */
+import type { Dataset } from '../data/dataset.ts';
+import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
+import { countCorrect, softmaxCrossEntropyInPlace, softmaxJacobianApply, subtractOneHot } from '../linalg/softmax.ts';
+import type { Vec } from '../linalg/vector.ts';
+import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
+
+export class LogregHpoOracle implements AgentOracle {
+  readonly dx: number;
+  readonly dy: number;
+  readonly upperSamples: number;
+  readonly lowerSamples: number;
+  private readonly d: number;
+  private readonly c: number;
+  private readonly regScale: number;
+  /** Logits/probabilities workspace, large enough for a full batch of either level. */
+  private readonly s: Float64Array;
+  private readonly u: Float64Array;
+
+  constructor(
+    readonly train: Dataset,
+    readonly val: Dataset,
+  ) {
+    this.d = train.d;
+    this.c = train.classes;
+    this.dx = this.d;
+    this.dy = this.d * this.c;
+    this.upperSamples = val.n;
+    this.lowerSamples = train.n;
+    this.regScale = 1 / (this.c * this.d);
+    const rows = Math.max(train.n, val.n);
+    this.s = new Float64Array(rows * this.c);
+    this.u = new Float64Array(rows * this.c);
+  }
+
+  private rows(batch: Batch): Int32Array | null {
+    return batch.full ? null : batch.indices;
+  }
+
+  private count(batch: Batch, ds: Dataset): number {
+    return batch.full ? ds.n : batch.size;
+  }
+
+  /** Σ_batch CE at Y on `ds`, leaving probabilities in this.s. */
+  private crossEntropySum(ds: Dataset, y: Vec, batch: Batch): number {
+    const rows = this.rows(batch);
+    const n = this.count(batch, ds);
+    gatherGemm(this.s, ds.features, this.d, rows, n, y, this.c);
+    return softmaxCrossEntropyInPlace(this.s, n, this.c, ds.labels, rows);
+  }
+
+  private regularizer(x: Vec, y: Vec): number {
+    let r = 0;
+    const c = this.c;
+    for (let q = 0; q < this.d; q++) {
+      let s = 0;
+      for (let p = 0; p < c; p++) s += y[q * c + p]! * y[q * c + p]!;
+      r += Math.exp(x[q]!) * s;
+    }
+    return this.regScale * r;
+  }
+
+  f(_x: Vec, y: Vec, batch: Batch): number {
+    return this.crossEntropySum(this.val, y, batch) / this.count(batch, this.val);
+  }
+
+  lowerDataLoss(_x: Vec, y: Vec, batch: Batch): number {
+    return this.crossEntropySum(this.train, y, batch) / this.count(batch, this.train);
+  }
+
+  g(x: Vec, y: Vec, batch: Batch): number {
+    return this.lowerDataLoss(x, y, batch) + this.regularizer(x, y);
+  }
+
+  /** out ← (1/B) A_Bᵀ(S − onehot) on `ds` at Y. */
+  private dataGradient(ds: Dataset, y: Vec, batch: Batch, out: Vec): void {
+    const rows = this.rows(batch);
+    const n = this.count(batch, ds);
+    this.crossEntropySum(ds, y, batch);
+    subtractOneHot(this.s, n, this.c, ds.labels, rows);
+    out.fill(0);
+    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.s, this.c, 1 / n);
+  }
+
+  gradF(_x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void {
+    outX.fill(0);
+    this.dataGradient(this.val, y, batch, outY);
+  }
+
+  gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void {
+    this.dataGradient(this.train, y, batch, outY);
+    const c = this.c;
+    for (let q = 0; q < this.d; q++) {
+      const w = 2 * this.regScale * Math.exp(x[q]!);
+      for (let p = 0; p < c; p++) outY[q * c + p]! += w * y[q * c + p]!;
+    }
+    if (outX) {
+      for (let q = 0; q < this.d; q++) {
+        let s = 0;
+        for (let p = 0; p < c; p++) s += y[q * c + p]! * y[q * c + p]!;
+        outX[q] = this.regScale * Math.exp(x[q]!) * s;
+      }
+    }
+  }
+
+  hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
+    const ds = this.train;
+    const rows = this.rows(batch);
+    const n = this.count(batch, ds);
+    const c = this.c;
+    this.crossEntropySum(ds, y, batch);
+    gatherGemm(this.u, ds.features, this.d, rows, n, v, c);
+    softmaxJacobianApply(this.u, this.s, this.u, n, c);
+    out.fill(0);
+    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n);
+    for (let q = 0; q < this.d; q++) {
+      const w = 2 * this.regScale * Math.exp(x[q]!);
+      for (let p = 0; p < c; p++) out[q * c + p]! += w * v[q * c + p]!;
+    }
+  }
+
+  jvp(x: Vec, y: Vec, v: Vec, _batch: Batch, out: Vec): void {
+    const c = this.c;
+    for (let q = 0; q < this.d; q++) {
+      let s = 0;
+      for (let p = 0; p < c; p++) s += y[q * c + p]! * v[q * c + p]!;
+      out[q] = 2 * this.regScale * Math.exp(x[q]!) * s;
+    }
+  }
+}
+
+/** Accuracy of argmax(aᵀY) on a data set (allocates one logits block). */
+export function accuracy(ds: Dataset, y: Vec): number {
+  if (ds.n === 0) return NaN;
+  const logits = new Float64Array(ds.n * ds.classes);
+  gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes);
+  return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
+}
+
+/** The problem over per-agent train/validation sets and a shared test set. */
+export function logregHpoProblem(train: ReadonlyArray<Dataset>, val: ReadonlyArray<Dataset>, test: Dataset | null): BilevelProblem {
+  const agents = train.map((t, i) => new LogregHpoOracle(t, val[i]!));
+  const first = agents[0]!;
+  return {
+    type: 'logreg-hpo',
+    problemClass: 'global',
+    m: agents.length,
+    dx: first.dx,
+    dy: first.dy,
+    agents,
+    ...(test ? { testAccuracy: (_x: Vec, y: Vec) => accuracy(test, y) } : {}),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Bilevel problems as per-agent oracles (design.md §3).
+ *
+ * Agent i holds an upper-level loss f_i(x, y) and a lower-level loss
+ * g_i(x, y). Class `global` (G) solves min_x (1/m)Σ f_i(x, y*(x)) with
+ * y*(x) = argmin_y (1/m)Σ g_i(x, y); class `personalized` (P) uses each
+ * agent's own y_i*(x) = argmin g_i(x, ·) (algorithms.md §2.1).
+ *
+ * Derivative conventions (algorithms.md §2.2, §7): ∇²_xy g is d_x × d_y;
+ * JVP(v) = ∇²_xy g · v ∈ R^{d_x}; HVP(v) = ∇²_yy g · v ∈ R^{d_y}.
+ */
+import type { Vec } from '../linalg/vector.ts';
+
+export type ProblemClass = 'global' | 'personalized';
+
+/**
+ * The samples an oracle call uses. `full` means every local sample of the
+ * level (and, for synthetic-noise problems, the exact oracle). Otherwise the
+ * first `size` entries of `indices` are sample indices; `seed` drives any
+ * per-sample randomness (oracle noise), so evaluating the same batch at two
+ * points uses identical samples, as STORM and SPIDER differences require.
+ */
+export interface Batch {
+  full: boolean;
+  size: number;
+  readonly indices: Int32Array;
+  seed: number;
+}
+
+/** The oracles of one agent. Outputs are written into caller buffers. */
+export interface AgentOracle {
+  readonly dx: number;
+  readonly dy: number;
+  /** Number of local upper-level (f) samples; Infinity for population oracles. */
+  readonly upperSamples: number;
+  /** Number of local lower-level (g) samples; Infinity for population oracles. */
+  readonly lowerSamples: number;
+  f(x: Vec, y: Vec, batch: Batch): number;
+  g(x: Vec, y: Vec, batch: Batch): number;
+  /** ∇_x f and ∇_y f at (x, y). */
+  gradF(x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void;
+  /** ∇_y g and, when outX is given, ∇_x g at (x, y). */
+  gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void;
+  /** ∇²_yy g · v. */
+  hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void;
+  /** ∇²_xy g · v (length d_x). */
+  jvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void;
+  /** Lower-level data loss without regularizer (equals g when there is none). */
+  lowerDataLoss(x: Vec, y: Vec, batch: Batch): number;
+}
+
+/** What evaluators need beyond the oracles: held-out data and closed forms. */
+export interface BilevelProblem {
+  readonly type: string;
+  readonly problemClass: ProblemClass;
+  readonly m: number;
+  readonly dx: number;
+  readonly dy: number;
+  readonly agents: ReadonlyArray<AgentOracle>;
+  /** Test accuracy of the lower-level model y (class G: the mean ȳ) at x; absent when there is no test set. */
+  readonly testAccuracy?: (x: Vec, y: Vec) => number;
+  /**
+   * Closed-form ground truth, when the problem has one: y*(x) for class G
+   * (agent ignored) or y_i*(x) for class P, and ∇Φ(x).
+   */
+  readonly exact?: {
+    lowerSolution(x: Vec, agent: number, out: Vec): void;
+    hypergradient(x: Vec, out: Vec): void;
+  };
+}
+
+/** A batch that selects every local sample. */
+export function fullBatch(): Batch {
+  return { full: true, size: 0, indices: new Int32Array(0), seed: 0 };
+}
