@@ -116,40 +116,46 @@ export function asymmetry(a: Matrix): number {
 
 /**
  * Minibatch product: out (B × c) ← A[rows, :] · Y with A an n × d row-major
- * feature table and Y a d × c row-major matrix. `rows` null means all rows.
+ * feature table and Y a d × c row-major matrix. `rows` null means the first
+ * `count` rows. `scratch` (length ≥ c·d) holds Yᵀ so that every output entry
+ * is a contiguous dot product.
  */
-export function gatherGemm(out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void {
+export function gatherGemm(out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number, scratch: Float64Array): void {
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[p * d + q] = y[q * c + p]!;
   for (let b = 0; b < count; b++) {
-    const r = rows === null ? b : rows[b]!;
-    const aOff = r * d;
-    const oOff = b * c;
-    for (let p = 0; p < c; p++) out[oOff + p] = 0;
-    for (let q = 0; q < d; q++) {
-      const aq = a[aOff + q]!;
-      if (aq === 0) continue;
-      const yOff = q * c;
-      for (let p = 0; p < c; p++) out[oOff + p]! += aq * y[yOff + p]!;
+    const aOff = (rows === null ? b : rows[b]!) * d;
+    for (let p = 0; p < c; p++) {
+      const yOff = p * d;
+      let s0 = 0;
+      let s1 = 0;
+      let q = 0;
+      for (; q + 1 < d; q += 2) {
+        s0 += a[aOff + q]! * scratch[yOff + q]!;
+        s1 += a[aOff + q + 1]! * scratch[yOff + q + 1]!;
+      }
+      if (q < d) s0 += a[aOff + q]! * scratch[yOff + q]!;
+      out[b * c + p] = s0 + s1;
     }
   }
 }
 
 /**
  * Minibatch transposed product: out (d × c) ← out + s · A[rows, :]ᵀ · R with R
- * a B × c row-major matrix.
+ * a B × c row-major matrix. `scratch` (length ≥ c·d) accumulates the
+ * transpose so that the inner loop is a contiguous axpy over a row of A.
  */
-export function gatherGemmTAcc(out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void {
+export function gatherGemmTAcc(out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number, scratch: Float64Array): void {
+  scratch.fill(0, 0, c * d);
   for (let b = 0; b < count; b++) {
-    const row = rows === null ? b : rows[b]!;
-    const aOff = row * d;
-    const rOff = b * c;
-    for (let q = 0; q < d; q++) {
-      const aq = a[aOff + q]!;
-      if (aq === 0) continue;
-      const f = s * aq;
-      const oOff = q * c;
-      for (let p = 0; p < c; p++) out[oOff + p]! += f * r[rOff + p]!;
+    const aOff = (rows === null ? b : rows[b]!) * d;
+    for (let p = 0; p < c; p++) {
+      const f = s * r[b * c + p]!;
+      if (f === 0) continue;
+      const oOff = p * d;
+      for (let q = 0; q < d; q++) scratch[oOff + q]! += f * a[aOff + q]!;
     }
   }
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) out[q * c + p]! += scratch[p * d + q]!;
 }
 
 export interface CgResult {

@@ -14,15 +14,16 @@ export function softmaxCrossEntropyInPlace(logits: Float64Array, count: number, 
     const off = b * c;
     let max = -Infinity;
     for (let p = 0; p < c; p++) if (logits[off + p]! > max) max = logits[off + p]!;
+    const label = labels[rows === null ? b : rows[b]!]!;
+    const gap = logits[off + label]! - max;
     let sum = 0;
     for (let p = 0; p < c; p++) {
       const e = Math.exp(logits[off + p]! - max);
       logits[off + p] = e;
       sum += e;
     }
-    const label = labels[rows === null ? b : rows[b]!]!;
-    const zLabel = logits[off + label]!;
-    loss += -Math.log(zLabel / sum);
+    // log-sum-exp form: exact even when the label's probability underflows.
+    loss += Math.log(sum) - gap;
     const inv = 1 / sum;
     for (let p = 0; p < c; p++) logits[off + p]! *= inv;
   }

@@ -15,6 +15,7 @@ export class BatchSampler {
     /** Batch size; `full` or a size ≥ population selects every sample. */
     readonly batchSize: number | 'full',
   ) {
+    if (batchSize !== 'full' && !(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batch size must be a positive integer or 'full', got ${batchSize}`);
     this.marks = new Uint8Array(Number.isFinite(population) ? population : 0);
   }
 

@@ -33,6 +33,15 @@ export class LogregHpoOracle implements AgentOracle {
   /** Logits/probabilities workspace, large enough for a full batch of either level. */
   private readonly s: Float64Array;
   private readonly u: Float64Array;
+  /**
+   * Full-batch training probabilities S = softmax(A Y) at `cachedY`, reused by
+   * consecutive full-batch HVPs at the same Y (as in the evaluators' CG solves).
+   */
+  private readonly trainProbs: Float64Array;
+  private readonly cachedY: Float64Array;
+  private cacheValid = false;
+  /** Transposed-parameter scratch for the gathered products (c × d). */
+  private readonly scratch: Float64Array;
 
   constructor(
     readonly train: Dataset,
@@ -48,6 +57,31 @@ export class LogregHpoOracle implements AgentOracle {
     const rows = Math.max(train.n, val.n);
     this.s = new Float64Array(rows * this.c);
     this.u = new Float64Array(rows * this.c);
+    this.scratch = new Float64Array(this.dy);
+    this.trainProbs = new Float64Array(train.n * this.c);
+    this.cachedY = new Float64Array(this.dy);
+  }
+
+  /** Probabilities of the training rows selected by `batch` at Y (cached for the full batch). */
+  private trainProbabilities(y: Vec, batch: Batch): Float64Array {
+    if (!batch.full) {
+      this.crossEntropySum(this.train, y, batch);
+      return this.s;
+    }
+    if (this.cacheValid) {
+      let same = true;
+      for (let k = 0; k < y.length; k++)
+        if (y[k] !== this.cachedY[k]) {
+          same = false;
+          break;
+        }
+      if (same) return this.trainProbs;
+    }
+    gatherGemm(this.trainProbs, this.train.features, this.d, null, this.train.n, y, this.c, this.scratch);
+    softmaxCrossEntropyInPlace(this.trainProbs, this.train.n, this.c, this.train.labels, null);
+    this.cachedY.set(y);
+    this.cacheValid = true;
+    return this.trainProbs;
   }
 
   private rows(batch: Batch): Int32Array | null {
@@ -62,7 +96,7 @@ export class LogregHpoOracle implements AgentOracle {
   private crossEntropySum(ds: Dataset, y: Vec, batch: Batch): number {
     const rows = this.rows(batch);
     const n = this.count(batch, ds);
-    gatherGemm(this.s, ds.features, this.d, rows, n, y, this.c);
+    gatherGemm(this.s, ds.features, this.d, rows, n, y, this.c, this.scratch);
     return softmaxCrossEntropyInPlace(this.s, n, this.c, ds.labels, rows);
   }
 
@@ -96,7 +130,7 @@ export class LogregHpoOracle implements AgentOracle {
     this.crossEntropySum(ds, y, batch);
     subtractOneHot(this.s, n, this.c, ds.labels, rows);
     out.fill(0);
-    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.s, this.c, 1 / n);
+    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.s, this.c, 1 / n, this.scratch);
   }
 
   gradF(_x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void {
@@ -125,11 +159,11 @@ export class LogregHpoOracle implements AgentOracle {
     const rows = this.rows(batch);
     const n = this.count(batch, ds);
     const c = this.c;
-    this.crossEntropySum(ds, y, batch);
-    gatherGemm(this.u, ds.features, this.d, rows, n, v, c);
-    softmaxJacobianApply(this.u, this.s, this.u, n, c);
+    const probs = this.trainProbabilities(y, batch);
+    gatherGemm(this.u, ds.features, this.d, rows, n, v, c, this.scratch);
+    softmaxJacobianApply(this.u, probs, this.u, n, c);
     out.fill(0);
-    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n);
+    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n, this.scratch);
     for (let q = 0; q < this.d; q++) {
       const w = 2 * this.regScale * Math.exp(x[q]!);
       for (let p = 0; p < c; p++) out[q * c + p]! += w * v[q * c + p]!;
@@ -150,7 +184,7 @@ export class LogregHpoOracle implements AgentOracle {
 export function accuracy(ds: Dataset, y: Vec): number {
   if (ds.n === 0) return NaN;
   const logits = new Float64Array(ds.n * ds.classes);
-  gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes);
+  gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
   return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
 }
 

@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.ts';
-import { choleskySolve, fromRows, gemv, gemvAcc, gemvT, quadForm, zeros, type Matrix } from '../linalg/matrix.ts';
+import { choleskySolve, fromRows, gemv, gemvAcc, gemvT, matmul, quadForm, symmetricEigen, transpose, zeros, type Matrix } from '../linalg/matrix.ts';
 import { axpy, dot, scale, type Vec } from '../linalg/vector.ts';
 import { Rng } from '../random/rng.ts';
 import type { AgentOracle, Batch, BilevelProblem, ProblemClass } from './types.ts';
@@ -341,8 +341,8 @@ export function parseQuadraticInstance(json: unknown, file: string): { problemCl
   return { problemClass: o.class, noise, agents };
 }
 
-/** Reads and validates an instance file. */
-export function loadQuadraticInstance(file: string): BilevelProblem {
+/** Reads and validates an instance file; `noise` overrides the file's σ. */
+export function loadQuadraticInstance(file: string, noise?: number): BilevelProblem {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -355,8 +355,8 @@ export function loadQuadraticInstance(file: string): BilevelProblem {
   } catch (e) {
     throw new DataError(file, `invalid JSON (${(e as Error).message})`);
   }
-  const { problemClass, noise, agents } = parseQuadraticInstance(json, file);
-  return quadraticProblem(problemClass, agents, noise);
+  const parsed = parseQuadraticInstance(json, file);
+  return quadraticProblem(parsed.problemClass, parsed.agents, noise ?? parsed.noise);
 }
 
 // ---------------------------------------------------------------- generator
@@ -418,5 +418,40 @@ export function randomQuadraticInstance(o: RandomQuadraticOptions, seed: number)
       ay: base.ay.map((v) => v + h * rng.normal()),
     },
   }));
-  return { class: o.problemClass, dx, dy, noise: o.noise ?? 0, agents };
+  // Pxx ⪰ 0.5 I alone does not make Φ convex: its Hessian also has the cross
+  // terms through y*(x). Shift every Pxx so that ∇²Φ ⪰ 0.5 I, giving a unique x*.
+  const instance: QuadraticInstanceJson = { class: o.problemClass, dx, dy, noise: o.noise ?? 0, agents };
+  const { agents: parsed } = parseQuadraticInstance(instance, '(generated)');
+  const lowest = symmetricEigen(phiHessian(o.problemClass, parsed)).values[0]!;
+  if (lowest < 0.5) for (const a of agents) for (let i = 0; i < dx; i++) a.f.Pxx[i]![i]! += 0.5 - lowest;
+  return instance;
+}
+
+/**
+ * ∇²Φ of a quadratic instance (constant in x): with Y = dy*(x)/dx = −A⁻¹Ayx,
+ * ∇²Φ = Pxx + YᵀPyy Y + YᵀPyx + PyxᵀY, using averages for class G and the
+ * average of the per-agent terms for class P.
+ */
+export function phiHessian(problemClass: ProblemClass, agents: ReadonlyArray<QuadraticAgentData>): Matrix {
+  const term = (f: Pick<QuadraticAgentData, 'Pyy' | 'Pyx' | 'Pxx'>, lv: Pick<QuadraticAgentData, 'Ayy' | 'Ayx'>): Matrix => {
+    const dx = lv.Ayx.cols;
+    const dy = lv.Ayx.rows;
+    const y = zeros(dy, dx);
+    const col = new Float64Array(dy);
+    for (let j = 0; j < dx; j++) {
+      for (let i = 0; i < dy; i++) col[i] = lv.Ayx.data[i * dx + j]!;
+      const sol = choleskySolve(lv.Ayy, col);
+      for (let i = 0; i < dy; i++) y.data[i * dx + j] = -sol[i]!;
+    }
+    const yt = transpose(y);
+    const h = matmul(yt, matmul(f.Pyy, y));
+    const cross = matmul(yt, f.Pyx);
+    for (let i = 0; i < dx; i++) for (let j = 0; j < dx; j++) h.data[i * dx + j]! += f.Pxx.data[i * dx + j]! + cross.data[i * dx + j]! + cross.data[j * dx + i]!;
+    return h;
+  };
+  if (problemClass === 'global') {
+    const avg = (k: keyof QuadraticAgentData) => averageMatrix(agents.map((a) => a[k] as Matrix));
+    return term({ Pyy: avg('Pyy'), Pyx: avg('Pyx'), Pxx: avg('Pxx') }, { Ayy: avg('Ayy'), Ayx: avg('Ayx') });
+  }
+  return averageMatrix(agents.map((a) => term(a, a)));
 }

@@ -1,0 +1,12 @@
+/** The registered algorithms, by the name used in configs and on the command line. */
+import { ConfigError } from '../errors.ts';
+import { dSoba, dSobaFo } from './d-soba.ts';
+import type { AnyAlgorithm } from './types.ts';
+
+export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo];
+
+export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
+  const found = ALGORITHMS.find((a) => a.name === name);
+  if (!found) throw new ConfigError(field, `unknown algorithm '${name}' (known: ${ALGORITHMS.map((a) => a.name).join(', ')})`);
+  return found;
+}

@@ -1,0 +1,115 @@
+/**
+ * The `dbo` command line: run a config, run the demo, list algorithms,
+ * inspect a topology. User errors print one line naming the field or file
+ * (exit code 2); `--debug` adds the stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { ALGORITHMS } from '../algorithms/registry.ts';
+import { DboError } from '../errors.ts';
+import { loadConfig, topologySchema } from '../experiments/config.ts';
+import { parseWith } from '../experiments/zod-errors.ts';
+import { buildRunTopology } from '../experiments/runner.ts';
+import { runToDirectory } from '../experiments/run-to-directory.ts';
+import { describeParams } from './describe-params.ts';
+import { runDemo } from './demo.ts';
+import { progressReporter } from './progress.ts';
+import { summaryLines, table } from './format.ts';
+
+function defaultRunDir(label: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `runs/${label}-${stamp}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  const program = new Command();
+  program.name('dbo').description('Decentralized stochastic bilevel optimization: run, compare and measure algorithms.').option('--debug', 'print stack traces on errors').exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run')
+    .description('run the experiment described by a YAML or JSON config')
+    .argument('<config>', 'config file (.yaml, .yml or .json)')
+    .option('--out <dir>', 'run directory (default runs/<algorithm>-<time>)')
+    .option('--force', 'replace the run directory if it exists')
+    .option('--quiet', 'no progress bar')
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean }) => {
+      const config = loadConfig(file);
+      const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
+      const progress = opts.quiet ? undefined : progressReporter(config.iterations);
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, ...(progress ? { progress: progress.update } : {}) });
+      progress?.stop();
+      const last = result.rows.at(-1);
+      if (last) console.log(summaryLines(last));
+      console.log(`results in ${result.dir}`);
+      if (result.status === 'diverged') {
+        console.error(`dbo: ${result.message}`);
+        process.exitCode = 3;
+      }
+    });
+
+  program
+    .command('demo')
+    .description('run the embedded default: D-SOBA on the SEED-000 synthetic problem over two topologies')
+    .option('--out <dir>', 'parent directory of the two runs (default runs/demo-<time>)')
+    .option('--iterations <n>', 'iterations per run', (v) => Number.parseInt(v, 10))
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: { out?: string; iterations?: number; quiet?: boolean }) => {
+      await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations ? { iterations: opts.iterations } : {}) });
+    });
+
+  program
+    .command('algorithms')
+    .description('list the registered algorithms with their parameters and communication')
+    .action(() => {
+      for (const a of ALGORITHMS) {
+        console.log(`${a.name}  [class ${a.problemClass === 'global' ? 'G' : 'P'}]${a.reconstruction ? '  (reconstruction: update rule not verified against a primary source)' : ''}`);
+        console.log(`  ${a.summary}`);
+        console.log(`  paper: ${a.paper}`);
+        console.log(`  communicates: ${a.communicates}`);
+        console.log(`  parameters:`);
+        for (const line of describeParams(a.params)) console.log(`    ${line}`);
+        console.log('');
+      }
+    });
+
+  program
+    .command('topology')
+    .description('build a topology and print its mixing matrix and spectral quantities')
+    .requiredOption('--type <type>', 'complete | ring | path | star | torus | exponential | erdos-renyi')
+    .requiredOption('--agents <m>', 'number of agents', (v) => Number(v))
+    .option('--mixing <rule>', 'laplacian | metropolis | uniform')
+    .option('--p <p>', 'edge probability (erdos-renyi)', (v) => Number(v))
+    .option('--rows <r>', 'torus rows', (v) => Number(v))
+    .option('--seed <s>', 'seed (erdos-renyi)', (v) => Number(v), 1)
+    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number }) => {
+      const spec = parseWith(
+        topologySchema,
+        { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}) },
+        'topology',
+      );
+      const t = buildRunTopology(spec, opts.seed);
+      console.log(`agents ${t.graph.m}, edges ${t.graph.edges.length}, directed messages per round ${2 * t.graph.edges.length}`);
+      console.log(`lambda = max(|λ2|, |λm|) = ${t.spectrum.lambda.toPrecision(6)}   rho = ‖W − 11ᵀ/m‖₂ = ${t.spectrum.rho.toPrecision(6)}   spectral gap 1 − lambda = ${(1 - t.spectrum.lambda).toPrecision(6)}`);
+      if (t.graph.m <= 16) {
+        const rows = Array.from({ length: t.graph.m }, (_, i) => [String(i), ...Array.from(t.weights.data.subarray(i * t.graph.m, (i + 1) * t.graph.m), (w) => (w === 0 ? '·' : w.toFixed(3)))]);
+        console.log(table(['W', ...Array.from({ length: t.graph.m }, (_, j) => String(j))], rows));
+      }
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof DboError) {
+      console.error(`dbo: error: ${e.message}`);
+      if (debug) console.error(e.stack);
+      return 2;
+    }
+    const err = e as Error;
+    console.error(`dbo: internal error: ${err.message}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+    if (debug) console.error(err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The run configuration: schema, defaults and loading (YAML or JSON). Scripts
+ * depend on these keys (issue contract):
+ *
+ *   seed, iterations, evalEvery,
+ *   problem:   {type: quadratic, file} | {type: logreg-hpo, data, split, partition, batch}
+ *   topology:  {type, agents, mixing, p?, rows?, edges?, weights?}
+ *   algorithm: {name, ...parameters of that algorithm}
+ *   init:      {x?, y?, z?}        (default zeros, identical on all agents)
+ *   output:    {trace, bytesPerFloat}
+ *
+ * Every key is checked (unknown keys are errors) and every error names its
+ * field. Algorithm parameters are validated against the algorithm's own
+ * schema, with its defaults filled in, so the resolved config is complete.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { getAlgorithm } from '../algorithms/registry.ts';
+import { ConfigError, DataError } from '../errors.ts';
+import { parseWith } from './zod-errors.ts';
+
+const int = (name: string, min: number) => z.number({ error: `expected an integer ≥ ${min}` }).int({ error: `${name} must be an integer` }).min(min, { error: `${name} must be ≥ ${min}` });
+
+const batchSize = z.union([int('batch', 1), z.literal('full')], { error: "expected a positive integer or 'full'" });
+const batchSchema = z.union([batchSize, z.strictObject({ upper: batchSize, lower: batchSize })], { error: "expected a positive integer, 'full', or {upper, lower}" });
+
+const quadraticProblem = z.strictObject({
+  type: z.literal('quadratic'),
+  file: z.string().min(1),
+  /** Overrides the instance's noise σ. */
+  noise: z.number().min(0).optional(),
+  batch: batchSchema.default(1),
+});
+
+const syntheticData = z.strictObject({
+  source: z.literal('seed000-synthetic'),
+  trainPerAgent: int('trainPerAgent', 1).default(6250),
+  valPerAgent: int('valPerAgent', 1).default(6250),
+  testPerAgent: int('testPerAgent', 0).default(1000),
+  features: int('features', 1).default(200),
+});
+
+const libsvmData = z.strictObject({
+  source: z.literal('libsvm'),
+  file: z.string().min(1),
+  /** A separate test file (e.g. a9a.t); without it the test set is split off (testFraction). */
+  testFile: z.string().min(1).optional(),
+  /** Feature count; default: the largest index in the data. */
+  features: int('features', 1).optional(),
+});
+
+const logregProblem = z.strictObject({
+  type: z.literal('logreg-hpo'),
+  data: z.discriminatedUnion('source', [syntheticData, libsvmData]),
+  split: z
+    .strictObject({
+      testFraction: z.number().min(0).max(0.9).default(0.1),
+      valFraction: z.number().gt(0).lt(1).default(0.3),
+    })
+    .default({ testFraction: 0.1, valFraction: 0.3 }),
+  partition: z
+    .discriminatedUnion('type', [z.strictObject({ type: z.literal('iid') }), z.strictObject({ type: z.literal('dirichlet'), alpha: z.number().positive() })])
+    .default({ type: 'iid' }),
+  standardize: z.boolean().default(false),
+  batch: batchSchema.default(100),
+});
+
+export const topologySchema = z
+  .strictObject({
+    type: z.enum(['complete', 'ring', 'path', 'star', 'torus', 'exponential', 'erdos-renyi', 'custom']),
+    agents: int('agents', 1),
+    mixing: z.enum(['laplacian', 'metropolis', 'uniform']).optional(),
+    p: z.number().gt(0).max(1).optional(),
+    rows: int('rows', 1).optional(),
+    edges: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
+    weights: z.array(z.array(z.number())).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (t.type === 'erdos-renyi' && t.p === undefined) issue('p', 'required for erdos-renyi: edge probability in (0, 1]');
+    if (t.type !== 'erdos-renyi' && t.p !== undefined) issue('p', `only erdos-renyi takes p (type is ${t.type})`);
+    if (t.type !== 'torus' && t.rows !== undefined) issue('rows', `only torus takes rows (type is ${t.type})`);
+    if (t.type === 'custom' && (t.edges === undefined) === (t.weights === undefined)) issue('edges', 'custom topology needs exactly one of edges (with a mixing rule) or weights (a full matrix)');
+    if (t.type !== 'custom' && (t.edges !== undefined || t.weights !== undefined)) issue(t.edges ? 'edges' : 'weights', `only custom takes edges or weights (type is ${t.type})`);
+    if (t.weights !== undefined && t.mixing !== undefined) issue('mixing', 'a custom weights matrix is its own mixing rule; remove mixing');
+  });
+
+const vectorInit = z.union([z.number(), z.array(z.number())], { error: 'expected a number (every entry) or an array of numbers' });
+
+export const configSchema = z.strictObject({
+  name: z.string().optional(),
+  seed: z.number().int().min(0).default(1),
+  iterations: int('iterations', 0).default(100),
+  evalEvery: int('evalEvery', 1).default(10),
+  problem: z.discriminatedUnion('type', [quadraticProblem, logregProblem]),
+  topology: topologySchema,
+  algorithm: z.looseObject({ name: z.string({ error: 'expected an algorithm name' }) }),
+  init: z.strictObject({ x: vectorInit.optional(), y: vectorInit.optional(), z: vectorInit.optional() }).default({}),
+  output: z
+    .strictObject({
+      trace: z.boolean().default(false),
+      bytesPerFloat: z.union([z.literal(4), z.literal(8)], { error: 'expected 4 (fp32) or 8 (fp64)' }).default(4),
+    })
+    .default({ trace: false, bytesPerFloat: 4 }),
+});
+
+export type RunConfig = z.infer<typeof configSchema>;
+export type ProblemConfig = RunConfig['problem'];
+export type TopologyConfig = RunConfig['topology'];
+
+/** Validates a parsed config object and fills every default, including the algorithm's. */
+export function resolveConfig(raw: unknown): RunConfig {
+  const config = parseWith(configSchema, raw);
+  const { name, ...rest } = config.algorithm;
+  const algorithm = getAlgorithm(name, 'algorithm.name');
+  const params = parseWith(algorithm.params, rest, 'algorithm') as Record<string, unknown>;
+  return { ...config, algorithm: { name, ...params } };
+}
+
+/** Reads a YAML or JSON config file. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new DataError(path, 'config file not found or unreadable (expected a YAML or JSON file)');
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new DataError(path, `cannot parse config: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export function loadConfig(path: string): RunConfig {
+  const raw = readConfigFile(path);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(config)', `${path} must hold a mapping of keys (seed, iterations, problem, topology, algorithm, ...)`);
+  return resolveConfig(raw);
+}

@@ -1,0 +1,56 @@
+/** Runs a config and stores it as a run directory (see RunDirectory). */
+import { toRows } from '../linalg/matrix.ts';
+import type { RunConfig } from './config.ts';
+import { RunDirectory } from './run-directory.ts';
+import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks } from './runner.ts';
+
+export interface StoredRun extends RunOutcome {
+  readonly dir: string;
+}
+
+/**
+ * Validates and prepares everything (data loaded, topology checked) before
+ * the directory is created; then streams rows to disk. A run that diverges
+ * keeps its rows and says so in summary.json; any other failure removes the
+ * partial directory.
+ */
+export async function runToDirectory(config: RunConfig, dir: string, options: { force?: boolean; progress?: RunSinks['progress'] } = {}): Promise<StoredRun> {
+  const prepared = prepareRun(config);
+  const rd = RunDirectory.create(dir, options.force ?? false);
+  try {
+    rd.writeJson('config.resolved.json', config);
+    const { graph, weights, spectrum } = prepared.topology;
+    rd.writeJson('topology.json', {
+      agents: graph.m,
+      edges: graph.edges,
+      weights: toRows(weights),
+      lambda: spectrum.lambda,
+      rho: spectrum.rho,
+      eigenvalues: Array.from(spectrum.eigenvalues),
+    });
+    const started = new Date().toISOString();
+    const sinks: RunSinks = {
+      row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
+      ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    };
+    const outcome = await execute(prepared, sinks);
+    rd.writeJson('summary.json', {
+      status: outcome.status,
+      ...(outcome.message ? { message: outcome.message } : {}),
+      algorithm: prepared.algorithm.name,
+      problem: prepared.problem.type,
+      agents: prepared.problem.m,
+      dx: prepared.problem.dx,
+      dy: prepared.problem.dy,
+      started,
+      finished: new Date().toISOString(),
+      final: outcome.rows.at(-1) ?? null,
+    });
+    rd.finish(options.force ?? false);
+    return { ...outcome, dir };
+  } catch (e) {
+    rd.discard();
+    throw e;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Evaluators: ground-truth metrics from a snapshot of the agents' iterates,
+ * computed outside the run's clock and oracle counters (design.md §3,
+ * algorithms.md §2.5 and §7.11). They call the problem's raw oracles on full
+ * batches, or its closed forms when it has them.
+ *
+ * Class G: ∇Φ(x̄) = ∇_x f̄ − ∇²_xy ḡ z*, with y*(x̄) = argmin ḡ(x̄, ·) solved by
+ * Newton-CG and z* solving ∇²_yy ḡ z* = ∇_y f̄ by CG, all at (x̄, y*(x̄)).
+ * Class P: the average over agents of the same with each agent's own
+ * y_i*(x̄) and z_i*.
+ */
+import { cgWorkspace, conjugateGradient } from '../linalg/matrix.ts';
+import { axpy, consensusError, distSq, meanInto, norm2Sq, scale, type Vec } from '../linalg/vector.ts';
+import { fullBatch, type AgentOracle, type BilevelProblem } from '../problems/types.ts';
+import type { StateView } from '../algorithms/types.ts';
+import { newtonCg, type SmoothObjective } from './lower-solver.ts';
+
+export interface MetricValues {
+  hypergradNormSq: number;
+  consensusX: number;
+  consensusY: number;
+  consensusZ?: number;
+  lowerError: number;
+  upperLoss: number;
+  lowerLoss: number;
+  testAccuracy?: number;
+}
+
+export interface EvaluatorOptions {
+  /** ‖∇_y ḡ‖ tolerance of the lower-level solve. */
+  lowerGradTol: number;
+  /** Relative residual tolerance of the H z = ∇_y f solve. */
+  linearTol: number;
+}
+
+const DEFAULTS: EvaluatorOptions = { lowerGradTol: 1e-9, linearTol: 1e-8 };
+
+/** The average of some agents' full-batch lower-level losses, as a smooth function of y at fixed x. */
+function averagedLower(agents: ReadonlyArray<AgentOracle>, x: Vec): SmoothObjective {
+  const full = fullBatch();
+  const tmp = new Float64Array(agents[0]!.dy);
+  const w = 1 / agents.length;
+  return {
+    value: (y) => agents.reduce((s, a) => s + w * a.g(x, y, full), 0),
+    gradient: (y, out) => {
+      out.fill(0);
+      for (const a of agents) {
+        a.gradG(x, y, full, null, tmp);
+        axpy(w, tmp, out);
+      }
+    },
+    hvp: (y, v, out) => {
+      out.fill(0);
+      for (const a of agents) {
+        a.hvp(x, y, v, full, tmp);
+        axpy(w, tmp, out);
+      }
+    },
+  };
+}
+
+export class Evaluator {
+  private readonly options: EvaluatorOptions;
+  /** Warm starts: one per lower-level system (1 for class G, m for class P). */
+  private readonly yStar: Float64Array[];
+  private readonly zStar: Float64Array[];
+
+  constructor(
+    readonly problem: BilevelProblem,
+    options: Partial<EvaluatorOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    const systems = problem.problemClass === 'global' ? 1 : problem.m;
+    this.yStar = Array.from({ length: systems }, () => new Float64Array(problem.dy));
+    this.zStar = Array.from({ length: systems }, () => new Float64Array(problem.dy));
+  }
+
+  /** Sets the warm start of the lower-level solves (e.g. the agents' initial y). */
+  warmStart(y: Vec): void {
+    for (const ys of this.yStar) ys.set(y);
+  }
+
+  /**
+   * ∇Φ(x) into `out` and y*(x) into the warm-start buffers. For class G one
+   * system over the averaged lower level; for class P one per agent.
+   */
+  hypergradient(x: Vec, out: Vec): void {
+    const p = this.problem;
+    if (p.exact) {
+      p.exact.hypergradient(x, out);
+      for (let s = 0; s < this.yStar.length; s++) p.exact.lowerSolution(x, s, this.yStar[s]!);
+      return;
+    }
+    const groups: AgentOracle[][] = p.problemClass === 'global' ? [p.agents.slice()] : p.agents.map((a) => [a]);
+    const full = fullBatch();
+    const gx = new Float64Array(p.dx);
+    const gy = new Float64Array(p.dy);
+    const sumGx = new Float64Array(p.dx);
+    const sumGy = new Float64Array(p.dy);
+    const jz = new Float64Array(p.dx);
+    const ws = cgWorkspace(p.dy);
+    out.fill(0);
+    groups.forEach((agents, s) => {
+      const lower = averagedLower(agents, x);
+      const y = this.yStar[s]!;
+      newtonCg(lower, y, { gradTol: this.options.lowerGradTol, maxIterations: 100 }, ws);
+      sumGx.fill(0);
+      sumGy.fill(0);
+      for (const a of agents) {
+        a.gradF(x, y, full, gx, gy);
+        axpy(1, gx, sumGx);
+        axpy(1, gy, sumGy);
+      }
+      scale(1 / agents.length, sumGx);
+      scale(1 / agents.length, sumGy);
+      const z = this.zStar[s]!;
+      conjugateGradient((o, v) => lower.hvp(y, v, o), sumGy, z, { tol: this.options.linearTol, maxIter: 20 * p.dy + 200, workspace: ws });
+      // out += (∇_x f̄ − J̄ z) / (number of systems)
+      const w = 1 / groups.length;
+      axpy(w, sumGx, out);
+      for (const a of agents) {
+        a.jvp(x, y, z, full, jz);
+        axpy(-w / agents.length, jz, out);
+      }
+    });
+  }
+
+  evaluate(views: ReadonlyArray<StateView>): MetricValues {
+    const p = this.problem;
+    const xs = views.map((v) => v.x);
+    const ys = views.map((v) => v.y);
+    const xBar = new Float64Array(p.dx);
+    const yBar = new Float64Array(p.dy);
+    meanInto(xBar, xs);
+    meanInto(yBar, ys);
+    const grad = new Float64Array(p.dx);
+    this.hypergradient(xBar, grad);
+    const full = fullBatch();
+    const global = p.problemClass === 'global';
+    const yOf = (i: number): Vec => (global ? yBar : ys[i]!);
+    const m = p.m;
+    const lowerError = global ? distSq(yBar, this.yStar[0]!) : ys.reduce((s, y, i) => s + distSq(y, this.yStar[i]!), 0) / m;
+    const values: MetricValues = {
+      hypergradNormSq: norm2Sq(grad),
+      consensusX: consensusError(xs, xBar),
+      consensusY: consensusError(ys, yBar),
+      lowerError,
+      upperLoss: p.agents.reduce((s, a, i) => s + a.f(xBar, yOf(i), full), 0) / m,
+      lowerLoss: p.agents.reduce((s, a, i) => s + a.lowerDataLoss(xBar, yOf(i), full), 0) / m,
+    };
+    if (views[0]!.z) {
+      const zs = views.map((v) => v.z!);
+      const zBar = new Float64Array(zs[0]!.length);
+      meanInto(zBar, zs);
+      values.consensusZ = consensusError(zs, zBar);
+    }
+    if (p.testAccuracy) {
+      const acc = p.testAccuracy;
+      values.testAccuracy = global ? acc(xBar, yBar) : ys.reduce((s, y) => s + acc(xBar, y), 0) / m;
+    }
+    return values;
+  }
+}
