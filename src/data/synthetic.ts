@@ -17,8 +17,7 @@
  * worker's data does not depend on how many workers there are or on the
  * sizes of the other splits. Per sample, the d feature entries are drawn
  * first, then b. Normals use Marsaglia's polar method and χ²(k) = 2·Gamma(k/2)
- * (Marsaglia–Tsang; z² for k = 1), driven by the same xoshiro128** streams as
- * Rng but through a faster local copy of the generator (see XoshiroStream).
+ * (Marsaglia–Tsang; z² for k = 1), driven by Rng.uniform.
  */
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random/rng.ts';
@@ -56,50 +55,6 @@ export const SEED000_SYNTHETIC_DEFAULTS: Readonly<Required<Seed000SyntheticOptio
 });
 
 /**
- * The xoshiro128** generator of Rng, continuing from an Rng's state and giving
- * exactly the numbers that Rng.nextUint32 / Rng.uniform would give. Its state
- * is kept as int32 values (which V8 stores unboxed); Rng's uint32 fields are
- * stored boxed, which makes Rng.uniform several times slower (about 6 ns
- * against 35 ns per uniform). The Rng itself is left untouched. Exported for
- * tests; other code should use Rng.
- */
-export class XoshiroStream {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(rng: Rng) {
-    const [a, b, c, d] = rng.getState();
-    this.s0 = a | 0;
-    this.s1 = b | 0;
-    this.s2 = c | 0;
-    this.s3 = d | 0;
-  }
-
-  nextUint32(): number {
-    const s0 = this.s0;
-    const s1 = this.s1;
-    const x = Math.imul(s1, 5);
-    const result = Math.imul((x << 7) | (x >>> 25), 9);
-    const s2 = this.s2 ^ s0;
-    const s3 = this.s3 ^ s1;
-    this.s1 = s1 ^ s2;
-    this.s0 = s0 ^ s3;
-    this.s2 = s2 ^ (s1 << 9);
-    this.s3 = (s3 << 11) | (s3 >>> 21);
-    return result >>> 0;
-  }
-
-  /** Uniform double in [0, 1) with 53 random bits (as Rng.uniform). */
-  uniform(): number {
-    const hi = this.nextUint32() >>> 5;
-    const lo = this.nextUint32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-}
-
-/**
  * Fast standard normals and chi-squares from an Rng. Normals come from
  * Marsaglia's polar method, two per accepted pair of uniforms (no
  * trigonometry); χ²(1) is z²; χ²(k) for k ≥ 2 is 2·Gamma(k/2) by
@@ -110,10 +65,7 @@ export class XoshiroStream {
 class FastSampler {
   private spare = 0;
   private hasSpare = false;
-  readonly rng: XoshiroStream;
-  constructor(rng: Rng) {
-    this.rng = new XoshiroStream(rng);
-  }
+  constructor(readonly rng: Rng) {}
 
   normal(): number {
     if (this.hasSpare) {

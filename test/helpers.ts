@@ -1,0 +1,79 @@
+/** Shared test helpers: build and drive agents directly on the simulator. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentContext, AnyAlgorithm } from '../src/algorithms/types.ts';
+import { buildTopology, type TopologySpec, type WeightedTopology } from '../src/graph/index.ts';
+import { Simulator } from '../src/network/simulator.ts';
+import { CountingOracle } from '../src/problems/counting.ts';
+import { randomQuadraticInstance, quadraticProblem, parseQuadraticInstance, type RandomQuadraticOptions } from '../src/problems/quadratic.ts';
+import type { BilevelProblem } from '../src/problems/types.ts';
+import { deriveSeed } from '../src/random/rng.ts';
+
+export function tempDir(prefix = 'dbo-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function randomQuadratic(o: RandomQuadraticOptions, seed: number): BilevelProblem {
+  const json = randomQuadraticInstance(o, seed);
+  const parsed = parseQuadraticInstance(json, '(test)');
+  return quadraticProblem(parsed.problemClass, parsed.agents, parsed.noise);
+}
+
+export function writeQuadratic(dir: string, o: RandomQuadraticOptions, seed: number): string {
+  const file = join(dir, `quadratic-${seed}.json`);
+  writeFileSync(file, JSON.stringify(randomQuadraticInstance(o, seed)));
+  return file;
+}
+
+export interface Harness {
+  readonly sim: Simulator;
+  readonly oracles: CountingOracle[];
+  readonly contexts: AgentContext[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  states: any[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly workspaces: any[];
+  step(): Promise<void>;
+}
+
+/** Agents of `algorithm` on `problem` over `topology`, driven step by step. */
+export function harness(
+  algorithm: AnyAlgorithm,
+  params: Record<string, unknown>,
+  problem: BilevelProblem,
+  topology: WeightedTopology,
+  options: { seed?: number; batch?: number | 'full'; bytesPerFloat?: number } = {},
+): Harness {
+  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, options.bytesPerFloat ?? 4);
+  const oracles = problem.agents.map((a) => new CountingOracle(a));
+  const batch = options.batch ?? 'full';
+  const zeros = { x: new Float64Array(problem.dx), y: new Float64Array(problem.dy), z: new Float64Array(problem.dy) };
+  const contexts: AgentContext[] = oracles.map((oracle, id) => ({
+    id,
+    m: problem.m,
+    dx: problem.dx,
+    dy: problem.dy,
+    oracle,
+    link: sim.links[id]!,
+    batch: { upper: batch, lower: batch },
+    init: zeros,
+    seed: deriveSeed(options.seed ?? 1, 'agent', id),
+  }));
+  const parsed = algorithm.params.parse(params);
+  const h: Harness = {
+    sim,
+    oracles,
+    contexts,
+    states: contexts.map((c) => algorithm.init(c, parsed)),
+    workspaces: contexts.map((c) => algorithm.workspace(c, parsed)),
+    async step() {
+      await Promise.all(h.states.map((s, i) => algorithm.step(s, contexts[i]!, h.workspaces[i], parsed)));
+    },
+  };
+  return h;
+}
+
+export function topology(spec: TopologySpec & { mixing?: 'laplacian' | 'metropolis' | 'uniform' }, seed = 1): WeightedTopology {
+  return buildTopology(spec, seed);
+}
