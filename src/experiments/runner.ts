@@ -140,10 +140,8 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
     const totals = emptyCounts();
     for (const o of oracles) addCounts(totals, o.counts);
     const oracleCols = {} as Record<OracleKind, number> & Record<`${OracleKind}Samples`, number>;
-    for (const k of ORACLE_KINDS) {
-      oracleCols[k] = totals.calls[k];
-      oracleCols[`${k}Samples`] = totals.samples[k];
-    }
+    for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
+    for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
     const metrics = evaluator.evaluate(views());
     const c = sim.counters;
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ...metrics, elapsedMs };
