@@ -29,7 +29,7 @@
  * where ∇G = (∇_x G, ∇_y G) gives both J̃z and H̃z; ẑ = z/‖z‖ and z = 0 gives 0.
  */
 import { z } from 'zod';
-import { axpy, norm2Sq, type Vec } from '../linalg/vector.ts';
+import { axpy, lincomb, norm2Sq, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { Batch } from '../problems/types.ts';
@@ -70,7 +70,13 @@ interface DSobaWorkspace {
   readonly v: Vec;
   readonly hz: Vec;
   readonly jz: Vec;
+  /** The message (x − αh, y − βv, ẑ) and its three blocks (views into it). */
   readonly payload: Vec;
+  readonly px: Vec;
+  readonly py: Vec;
+  readonly pz: Vec;
+  readonly omega: Vec;
+  readonly residual: Vec;
   /** FO scratch: perturbed y and the gradients at it. */
   readonly yp: Vec;
   readonly gxPlus: Vec;
@@ -94,6 +100,7 @@ function workspace(ctx: AgentContext): DSobaWorkspace {
   const upperSampler = new BatchSampler(ctx.oracle.upperSamples, ctx.batch.upper);
   const lowerSampler = new BatchSampler(ctx.oracle.lowerSamples, ctx.batch.lower);
   const { dx, dy } = ctx;
+  const payload = new Float64Array(dx + 2 * dy);
   return {
     upperSampler,
     lowerSampler,
@@ -104,7 +111,12 @@ function workspace(ctx: AgentContext): DSobaWorkspace {
     v: new Float64Array(dy),
     hz: new Float64Array(dy),
     jz: new Float64Array(dx),
-    payload: new Float64Array(dx + 2 * dy),
+    payload,
+    px: payload.subarray(0, dx),
+    py: payload.subarray(dx, dx + dy),
+    pz: payload.subarray(dx + dy),
+    omega: new Float64Array(dx),
+    residual: new Float64Array(dy),
     yp: new Float64Array(dy),
     gxPlus: new Float64Array(dx),
     gyPlus: new Float64Array(dy),
@@ -141,41 +153,37 @@ const finiteDifferenceProducts: Products = (s, ctx, ws, p) => {
       axpy(-step, s.z, ws.yp);
       o.gradG(s.x, ws.yp, ws.lower, ws.gxMinus, ws.gyMinus);
       const c = 1 / (2 * step);
-      for (let k = 0; k < ws.hz.length; k++) ws.hz[k] = c * (ws.gyPlus[k]! - ws.gyMinus[k]!);
-      for (let k = 0; k < ws.jz.length; k++) ws.jz[k] = c * (ws.gxPlus[k]! - ws.gxMinus[k]!);
+      lincomb(ws.hz, c, ws.gyPlus, -c, ws.gyMinus);
+      lincomb(ws.jz, c, ws.gxPlus, -c, ws.gxMinus);
     } else {
       o.gradG(s.x, s.y, ws.lower, ws.gxMinus, ws.v);
       o.gradG(s.x, ws.yp, ws.lower, ws.gxPlus, ws.gyPlus);
       const c = 1 / step;
-      for (let k = 0; k < ws.hz.length; k++) ws.hz[k] = c * (ws.gyPlus[k]! - ws.v[k]!);
-      for (let k = 0; k < ws.jz.length; k++) ws.jz[k] = c * (ws.gxPlus[k]! - ws.gxMinus[k]!);
+      lincomb(ws.hz, c, ws.gyPlus, -c, ws.v);
+      lincomb(ws.jz, c, ws.gxPlus, -c, ws.gxMinus);
     }
 };
 
 async function dSobaStep<P extends DSobaParams>(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P, products: (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P) => void): Promise<DSobaState> {
-  const { dx, dy } = ctx;
   ws.upperSampler.draw(ws.upper, s.rng);
   ws.lowerSampler.draw(ws.lower, s.rng);
   ctx.oracle.gradF(s.x, s.y, ws.upper, ws.ux, ws.uy);
   products(s, ctx, ws, p);
 
-  const out = ws.payload;
-  const hOld = p.hTiming === 'previous';
-  // Payload block x − α h (h^t, or h^{t+1} with hTiming 'current').
-  for (let k = 0; k < dx; k++) {
-    const omega = ws.ux[k]! - ws.jz[k]!;
-    const hNew = (1 - p.theta) * s.h[k]! + p.theta * omega;
-    out[k] = s.x[k]! - p.alpha * (hOld ? s.h[k]! : hNew);
-    s.h[k] = hNew;
-  }
-  for (let k = 0; k < dy; k++) {
-    out[dx + k] = s.y[k]! - p.beta * ws.v[k]!;
-    out[dx + dy + k] = s.z[k]! - p.gamma * (ws.hz[k]! - ws.uy[k]!);
-  }
-  await mixRound(ctx.link, out, out);
-  s.x.set(out.subarray(0, dx));
-  s.y.set(out.subarray(dx, dx + dy));
-  s.z.set(out.subarray(dx + dy));
+  // ω^{t+1} = u_x − Jz and h^{t+1} = (1 − θ) h^t + θ ω^{t+1}; the x block uses
+  // h^t (Algorithm 1) or h^{t+1} (hTiming 'current').
+  sub(ws.omega, ws.ux, ws.jz);
+  if (p.hTiming === 'previous') lincomb(ws.px, 1, s.x, -p.alpha, s.h);
+  lincomb(s.h, 1 - p.theta, s.h, p.theta, ws.omega);
+  if (p.hTiming === 'current') lincomb(ws.px, 1, s.x, -p.alpha, s.h);
+  lincomb(ws.py, 1, s.y, -p.beta, ws.v);
+  sub(ws.residual, ws.hz, ws.uy);
+  lincomb(ws.pz, 1, s.z, -p.gamma, ws.residual);
+  // One gossip round of the ATC payload (x − αh, y − βv, ẑ).
+  await mixRound(ctx.link, ws.payload, ws.payload);
+  s.x.set(ws.px);
+  s.y.set(ws.py);
+  s.z.set(ws.pz);
   s.t++;
   return s;
 }

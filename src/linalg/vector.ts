@@ -87,3 +87,30 @@ export function weightedSumInto(out: Vec, weights: ReadonlyArray<number>, xs: Re
   out.fill(0);
   for (let k = 0; k < xs.length; k++) axpy(weights[k]!, xs[k]!, out);
 }
+
+/** out ← exp(x) entrywise. */
+export function expInto(out: Vec, x: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.exp(x[i]!);
+}
+
+/**
+ * For a row-major d × c matrix Y: out ← out + s · diag(w) Y, i.e. row q of Y
+ * scaled by s·w_q (per-feature regularizers on a weight matrix).
+ */
+export function rowScaledAcc(out: Vec, s: number, w: Vec, y: Vec, c: number): void {
+  for (let q = 0; q < w.length; q++) {
+    const f = s * w[q]!;
+    const off = q * c;
+    for (let p = 0; p < c; p++) out[off + p]! += f * y[off + p]!;
+  }
+}
+
+/** For row-major d × c matrices A, B: out_q ← s · w_q · Σ_p A_qp B_qp (w null means 1). */
+export function rowDots(out: Vec, s: number, w: Vec | null, a: Vec, b: Vec, c: number): void {
+  for (let q = 0; q < out.length; q++) {
+    const off = q * c;
+    let acc = 0;
+    for (let p = 0; p < c; p++) acc += a[off + p]! * b[off + p]!;
+    out[q] = s * (w === null ? 1 : w[q]!) * acc;
+  }
+}

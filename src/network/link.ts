@@ -4,7 +4,7 @@
  * same round. Transports (the in-process simulator now, real networks later)
  * implement `exchange`; algorithm code never learns which one runs it.
  */
-import type { Vec } from '../linalg/vector.ts';
+import { axpy, scale, type Vec } from '../linalg/vector.ts';
 
 export interface AgentLink {
   readonly id: number;
@@ -29,12 +29,7 @@ export interface AgentLink {
  */
 export async function mixRound(link: AgentLink, payload: Vec, out: Vec): Promise<void> {
   const received = await link.exchange(payload);
-  const w = link.neighbourWeights;
-  const sw = link.selfWeight;
-  for (let k = 0; k < out.length; k++) out[k] = sw * payload[k]!;
-  for (let j = 0; j < received.length; j++) {
-    const r = received[j]!;
-    const wj = w[j]!;
-    for (let k = 0; k < out.length; k++) out[k]! += wj * r[k]!;
-  }
+  if (out !== payload) out.set(payload);
+  scale(link.selfWeight, out);
+  for (let j = 0; j < received.length; j++) axpy(link.neighbourWeights[j]!, received[j]!, out);
 }

@@ -19,7 +19,7 @@
 import type { Dataset } from '../data/dataset.ts';
 import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
 import { countCorrect, softmaxCrossEntropyInPlace, softmaxJacobianApply, subtractOneHot } from '../linalg/softmax.ts';
-import type { Vec } from '../linalg/vector.ts';
+import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
 
 export class LogregHpoOracle implements AgentOracle {
@@ -40,6 +40,9 @@ export class LogregHpoOracle implements AgentOracle {
   private readonly trainProbs: Float64Array;
   private readonly cachedY: Float64Array;
   private cacheValid = false;
+  /** e^x and a per-feature scratch vector. */
+  private readonly expX: Float64Array;
+  private readonly rowTmp: Float64Array;
   /** Transposed-parameter scratch for the gathered products (c × d). */
   private readonly scratch: Float64Array;
 
@@ -60,6 +63,8 @@ export class LogregHpoOracle implements AgentOracle {
     this.scratch = new Float64Array(this.dy);
     this.trainProbs = new Float64Array(train.n * this.c);
     this.cachedY = new Float64Array(this.dy);
+    this.expX = new Float64Array(this.d);
+    this.rowTmp = new Float64Array(this.d);
   }
 
   /** Probabilities of the training rows selected by `batch` at Y (cached for the full batch). */
@@ -100,15 +105,17 @@ export class LogregHpoOracle implements AgentOracle {
     return softmaxCrossEntropyInPlace(this.s, n, this.c, ds.labels, rows);
   }
 
+  /** e^x into this.expX (the regularizer's per-feature weights). */
+  private weights(x: Vec): Vec {
+    expInto(this.expX, x);
+    return this.expX;
+  }
+
   private regularizer(x: Vec, y: Vec): number {
+    rowDots(this.rowTmp, this.regScale, this.weights(x), y, y, this.c);
     let r = 0;
-    const c = this.c;
-    for (let q = 0; q < this.d; q++) {
-      let s = 0;
-      for (let p = 0; p < c; p++) s += y[q * c + p]! * y[q * c + p]!;
-      r += Math.exp(x[q]!) * s;
-    }
-    return this.regScale * r;
+    for (let q = 0; q < this.d; q++) r += this.rowTmp[q]!;
+    return r;
   }
 
   f(_x: Vec, y: Vec, batch: Batch): number {
@@ -140,18 +147,9 @@ export class LogregHpoOracle implements AgentOracle {
 
   gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void {
     this.dataGradient(this.train, y, batch, outY);
-    const c = this.c;
-    for (let q = 0; q < this.d; q++) {
-      const w = 2 * this.regScale * Math.exp(x[q]!);
-      for (let p = 0; p < c; p++) outY[q * c + p]! += w * y[q * c + p]!;
-    }
-    if (outX) {
-      for (let q = 0; q < this.d; q++) {
-        let s = 0;
-        for (let p = 0; p < c; p++) s += y[q * c + p]! * y[q * c + p]!;
-        outX[q] = this.regScale * Math.exp(x[q]!) * s;
-      }
-    }
+    const w = this.weights(x);
+    rowScaledAcc(outY, 2 * this.regScale, w, y, this.c);
+    if (outX) rowDots(outX, this.regScale, w, y, y, this.c);
   }
 
   hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
@@ -164,19 +162,11 @@ export class LogregHpoOracle implements AgentOracle {
     softmaxJacobianApply(this.u, probs, this.u, n, c);
     out.fill(0);
     gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n, this.scratch);
-    for (let q = 0; q < this.d; q++) {
-      const w = 2 * this.regScale * Math.exp(x[q]!);
-      for (let p = 0; p < c; p++) out[q * c + p]! += w * v[q * c + p]!;
-    }
+    rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, c);
   }
 
   jvp(x: Vec, y: Vec, v: Vec, _batch: Batch, out: Vec): void {
-    const c = this.c;
-    for (let q = 0; q < this.d; q++) {
-      let s = 0;
-      for (let p = 0; p < c; p++) s += y[q * c + p]! * v[q * c + p]!;
-      out[q] = 2 * this.regScale * Math.exp(x[q]!) * s;
-    }
+    rowDots(out, 2 * this.regScale, this.weights(x), y, v, this.c);
   }
 }
 
