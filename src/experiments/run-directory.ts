@@ -6,7 +6,7 @@
  * directory that looks complete.
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, normalize } from 'node:path';
 import { DboError } from '../errors.ts';
 
 export class RunDirectory {
@@ -14,18 +14,20 @@ export class RunDirectory {
   private readonly files = new Map<string, number>();
   private closed = false;
 
-  private constructor(readonly dir: string) {
-    this.partial = `${dir}.partial`;
+  readonly dir: string;
+
+  private constructor(dir: string) {
+    // "runs/a/" and "runs/a" name the same directory; the partial sibling is "runs/a.partial".
+    this.dir = normalize(dir).replace(/[\\/]+$/, '') || '.';
+    this.partial = `${this.dir}.partial`;
   }
 
   /** Creates `<dir>.partial/`. Refuses to overwrite an existing run unless `force`. */
   static create(dir: string, force: boolean): RunDirectory {
-    if (existsSync(dir)) {
-      if (!force) throw new DboError(`${dir}: output directory already exists (choose another --out or pass --force to replace it)`);
-    }
     const rd = new RunDirectory(dir);
+    if (existsSync(rd.dir) && !force) throw new DboError(`${rd.dir}: output directory already exists (choose another --out or pass --force to replace it)`);
     rmSync(rd.partial, { recursive: true, force: true });
-    mkdirSync(dirname(dir), { recursive: true });
+    mkdirSync(dirname(rd.dir), { recursive: true });
     mkdirSync(rd.partial);
     return rd;
   }

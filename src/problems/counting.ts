@@ -7,7 +7,12 @@
 import type { Vec } from '../linalg/vector.ts';
 import type { AgentOracle, Batch } from './types.ts';
 
-export const ORACLE_KINDS = ['gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG'] as const;
+/**
+ * Oracle kinds: gradients of f (∇_x f and ∇_y f together) and g, Hessian- and
+ * Jacobian-vector products, values, and explicitly formed Hessian (d_y × d_y)
+ * and Jacobian (d_x × d_y) matrices.
+ */
+export const ORACLE_KINDS = ['gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG', 'hessian', 'jacobian'] as const;
 export type OracleKind = (typeof ORACLE_KINDS)[number];
 
 export interface OracleCounts {
@@ -18,7 +23,7 @@ export interface OracleCounts {
 }
 
 export function emptyCounts(): OracleCounts {
-  const zero = (): Record<OracleKind, number> => ({ gradF: 0, gradG: 0, hvp: 0, jvp: 0, valueF: 0, valueG: 0 });
+  const zero = (): Record<OracleKind, number> => ({ gradF: 0, gradG: 0, hvp: 0, jvp: 0, valueF: 0, valueG: 0, hessian: 0, jacobian: 0 });
   return { calls: zero(), samples: zero() };
 }
 
@@ -71,6 +76,14 @@ export class CountingOracle implements AgentOracle {
   jvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
     this.count('jvp', batch, this.lowerSamples);
     this.inner.jvp(x, y, v, batch, out);
+  }
+  hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    this.count('hessian', batch, this.lowerSamples);
+    this.inner.hessian(x, y, batch, out);
+  }
+  jacobian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    this.count('jacobian', batch, this.lowerSamples);
+    this.inner.jacobian(x, y, batch, out);
   }
   lowerDataLoss(x: Vec, y: Vec, batch: Batch): number {
     this.count('valueG', batch, this.lowerSamples);

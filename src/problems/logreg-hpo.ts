@@ -20,6 +20,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
 import { countCorrect, softmaxCrossEntropyInPlace, softmaxJacobianApply, subtractOneHot } from '../linalg/softmax.ts';
 import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
+import { hessianByColumns, jacobianByColumns } from './matrices.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
 
 export class LogregHpoOracle implements AgentOracle {
@@ -163,6 +164,14 @@ export class LogregHpoOracle implements AgentOracle {
     out.fill(0);
     gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n, this.scratch);
     rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, c);
+  }
+
+  hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    hessianByColumns(this, x, y, batch, out);
+  }
+
+  jacobian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    jacobianByColumns(this, x, y, batch, out);
   }
 
   jvp(x: Vec, y: Vec, v: Vec, _batch: Batch, out: Vec): void {

@@ -20,6 +20,7 @@ import { DataError } from '../errors.ts';
 import { choleskySolve, fromRows, gemv, gemvAcc, gemvT, matmul, quadForm, symmetricEigen, transpose, zeros, type Matrix } from '../linalg/matrix.ts';
 import { axpy, dot, scale, type Vec } from '../linalg/vector.ts';
 import { Rng } from '../random/rng.ts';
+import { hessianByColumns, jacobianByColumns } from './matrices.ts';
 import type { AgentOracle, Batch, BilevelProblem, ProblemClass } from './types.ts';
 
 /** The JSON file format (matrices as arrays of rows). */
@@ -157,6 +158,14 @@ export class QuadraticOracle implements AgentOracle {
     gemv(out, this.data.Ayy, v);
     const s = this.noiseScale(batch);
     if (s !== 0) this.hessianNoiseAcc(batch, s, v, out);
+  }
+
+  hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    hessianByColumns(this, x, y, batch, out);
+  }
+
+  jacobian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
+    jacobianByColumns(this, x, y, batch, out);
   }
 
   jvp(_x: Vec, _y: Vec, v: Vec, _batch: Batch, out: Vec): void {

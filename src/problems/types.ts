@@ -45,6 +45,10 @@ export interface AgentOracle {
   hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void;
   /** ∇²_xy g · v (length d_x). */
   jvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void;
+  /** out (d_y × d_y, row-major) ← ∇²_yy g, formed explicitly. */
+  hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void;
+  /** out (d_x × d_y, row-major) ← ∇²_xy g, formed explicitly. */
+  jacobian(x: Vec, y: Vec, batch: Batch, out: Vec): void;
   /** Lower-level data loss without regularizer (equals g when there is none). */
   lowerDataLoss(x: Vec, y: Vec, batch: Batch): number;
 }

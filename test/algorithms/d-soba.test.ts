@@ -201,7 +201,7 @@ test('d-soba sends 2|E|·(d_x + 2d_y)·bytesPerFloat bytes and makes one F, G, H
       assert.equal(h.sim.counters.messages, t * 2 * edges);
       assert.equal(h.sim.counters.bytes, t * 2 * edges * (3 + 2 * 5) * bytesPerFloat);
       for (const o of h.oracles) {
-        assert.deepEqual(o.counts.calls, { gradF: t, gradG: t, hvp: t, jvp: t, valueF: 0, valueG: 0 });
+        assert.deepEqual(o.counts.calls, { gradF: t, gradG: t, hvp: t, jvp: t, valueF: 0, valueG: 0, hessian: 0, jacobian: 0 });
         assert.equal(o.counts.samples.gradF, 3 * t);
       }
     }
@@ -218,7 +218,7 @@ test('d-soba-fo uses gradients only: 3 (central) or 2 (forward) ∇G calls per i
     h.states.forEach((s) => (s.z as Float64Array).fill(1)); // z ≠ 0, so the differences are taken
     await h.step();
     await h.step();
-    for (const o of h.oracles) assert.deepEqual(o.counts.calls, { gradF: 2, gradG: 2 * g, hvp: 0, jvp: 0, valueF: 0, valueG: 0 });
+    for (const o of h.oracles) assert.deepEqual(o.counts.calls, { gradF: 2, gradG: 2 * g, hvp: 0, jvp: 0, valueF: 0, valueG: 0, hessian: 0, jacobian: 0 });
   }
 });
 

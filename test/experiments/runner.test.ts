@@ -61,8 +61,11 @@ function assertNoPartial(dir: string): void {
   assert.equal(existsSync(`${dir}.partial`), false, `${dir}.partial must not exist`);
 }
 
-function withoutElapsed(rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
-  return rows.map(({ elapsedMs: _e, ...rest }) => rest);
+function withoutElapsed(rows: ReadonlyArray<object>): Array<Record<string, unknown>> {
+  return rows.map((row) => {
+    const { elapsedMs: _e, ...rest } = row as Record<string, unknown>;
+    return rest;
+  });
 }
 
 test('a completed run directory: resolved config, topology, metrics rows and summary', async () => {
@@ -203,7 +206,10 @@ test('output.trace writes every iteration 0..T with m agent vectors, starting at
   assert.deepEqual(first.x, Array.from({ length: M }, () => initX));
   assert.deepEqual(first.y, Array.from({ length: M }, () => [0.5, 0.5, 0.5, 0.5]));
   assert.deepEqual(first.z, Array.from({ length: M }, () => [0, 0, 0, 0]));
-  assert.notDeepEqual(trace[1]!.x, first.x, 'the iterates move');
+  // x waits one iteration (h⁰ = 0 and the x step uses h^t); y and z move at once.
+  assert.deepEqual(trace[1]!.x, first.x);
+  assert.notDeepEqual(trace[1]!.y, first.y, 'y moves');
+  assert.notDeepEqual(trace[2]!.x, first.x, 'x moves');
   // Metrics rows and trace agree on the iteration-0 point: identical agents, no consensus error.
   const rows = readLines<MetricsRow>(join(dir, 'metrics.jsonl'));
   assert.deepEqual(
@@ -352,7 +358,7 @@ test('errors during preparation leave neither the directory nor a .partial direc
     ['disconnected edges', config({ topology: { type: 'custom', agents: M, edges: [[0, 1], [1, 2], [3, 4]] } }), /^topology\.edges: .*disconnected/],
   ];
   for (const [name, cfg, message] of cases) {
-    assert.throws(() => prepareRun(cfg), message, `${name}: prepareRun`);
+    assert.throws(() => prepareRun(cfg), (e: unknown) => e instanceof DboError && message.test(e.message), `${name}: prepareRun`);
     const dir = freshDir(`prep-${name.replace(/\W/g, '-')}`);
     await assert.rejects(runToDirectory(cfg, dir), (e: unknown) => e instanceof DboError && message.test(e.message), name);
     assert.equal(existsSync(dir), false, `${name}: no run directory`);

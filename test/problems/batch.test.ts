@@ -168,6 +168,16 @@ function callAll(c: CountingOracle, inner: AgentOracle, batch: Batch): void {
   c.jvp(x, y, v, batch, a[0]);
   inner.jvp(x, y, v, batch, b[0]);
   assert.deepEqual([...a[0]], [...b[0]]);
+  const hc = new Float64Array(c.dy * c.dy);
+  const hi = new Float64Array(c.dy * c.dy);
+  c.hessian(x, y, batch, hc);
+  inner.hessian(x, y, batch, hi);
+  assert.deepEqual([...hc], [...hi]);
+  const jc = new Float64Array(c.dx * c.dy);
+  const ji = new Float64Array(c.dx * c.dy);
+  c.jacobian(x, y, batch, jc);
+  inner.jacobian(x, y, batch, ji);
+  assert.deepEqual([...jc], [...ji]);
 }
 
 const counts = (r: Record<OracleKind, number>): number[] => ORACLE_KINDS.map((k) => r[k]);
@@ -183,16 +193,16 @@ test('CountingOracle counts calls and samples by kind (logreg: full batch counts
   assert.equal(c.upperSamples, 12);
   assert.equal(c.lowerSamples, 30);
   assert.deepEqual(c.counts, emptyCounts());
-  // ORACLE_KINDS order: gradF, gradG, hvp, jvp, valueF, valueG.
-  assert.deepEqual([...ORACLE_KINDS], ['gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG']);
+  // ORACLE_KINDS order: gradF, gradG, hvp, jvp, valueF, valueG, hessian, jacobian.
+  assert.deepEqual([...ORACLE_KINDS], ['gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG', 'hessian', 'jacobian']);
   callAll(c, inner, fullBatch());
   // valueG counts g and lowerDataLoss; gradG was called twice.
-  assert.deepEqual(counts(c.counts.calls), [1, 2, 1, 1, 1, 2]);
-  assert.deepEqual(counts(c.counts.samples), [12, 60, 30, 30, 12, 60]);
+  assert.deepEqual(counts(c.counts.calls), [1, 2, 1, 1, 1, 2, 1, 1]);
+  assert.deepEqual(counts(c.counts.samples), [12, 60, 30, 30, 12, 60, 30, 30]);
   const mb: Batch = { full: false, size: 7, indices: Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]), seed: 1 };
   callAll(c, inner, mb);
-  assert.deepEqual(counts(c.counts.calls), [2, 4, 2, 2, 2, 4]);
-  assert.deepEqual(counts(c.counts.samples), [19, 74, 37, 37, 19, 74]);
+  assert.deepEqual(counts(c.counts.calls), [2, 4, 2, 2, 2, 4, 2, 2]);
+  assert.deepEqual(counts(c.counts.samples), [19, 74, 37, 37, 19, 74, 37, 37]);
 });
 
 test('CountingOracle on a population oracle: a full batch counts 1, a minibatch its size', () => {
@@ -203,10 +213,10 @@ test('CountingOracle on a population oracle: a full batch counts 1, a minibatch 
   assert.equal(c.upperSamples, Infinity);
   assert.equal(c.lowerSamples, Infinity);
   callAll(c, inner, fullBatch());
-  assert.deepEqual(counts(c.counts.samples), [1, 2, 1, 1, 1, 2]);
+  assert.deepEqual(counts(c.counts.samples), [1, 2, 1, 1, 1, 2, 1, 1]);
   callAll(c, inner, { full: false, size: 5, indices: new Int32Array(0), seed: 3 });
-  assert.deepEqual(counts(c.counts.calls), [2, 4, 2, 2, 2, 4]);
-  assert.deepEqual(counts(c.counts.samples), [6, 12, 6, 6, 6, 12]);
+  assert.deepEqual(counts(c.counts.calls), [2, 4, 2, 2, 2, 4, 2, 2]);
+  assert.deepEqual(counts(c.counts.samples), [6, 12, 6, 6, 6, 12, 6, 6]);
 });
 
 test('addCounts sums calls and samples of every kind', () => {
@@ -220,9 +230,9 @@ test('addCounts sums calls and samples of every kind', () => {
   });
   addCounts(a, b);
   addCounts(a, b);
-  assert.deepEqual(counts(a.calls), [2, 3, 4, 5, 6, 7]);
-  assert.deepEqual(counts(a.samples), [200, 210, 220, 230, 240, 250]);
-  assert.deepEqual(counts(b.calls), [1, 1, 1, 1, 1, 1], 'source unchanged');
+  assert.deepEqual(counts(a.calls), [2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(counts(a.samples), [200, 210, 220, 230, 240, 250, 260, 270]);
+  assert.deepEqual(counts(b.calls), [1, 1, 1, 1, 1, 1, 1, 1], 'source unchanged');
   // emptyCounts returns fresh objects.
   const e1 = emptyCounts();
   e1.calls.hvp = 5;
