@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { randomQuadraticInstance } from '../problems/quadratic.ts';
 import { ALGORITHMS } from '../algorithms/registry.ts';
-import { DboError } from '../errors.ts';
+import { ConfigError, DboError } from '../errors.ts';
 import { loadConfig, topologySchema } from '../experiments/config.ts';
 import { parseWith } from '../experiments/zod-errors.ts';
 import { buildRunTopology } from '../experiments/runner.ts';
@@ -28,6 +28,18 @@ const quadraticOptionsSchema = z.object({
   seed: z.number().int().min(0),
 });
 
+/** Commander argument parsers that reject bad numbers with a message naming the option. */
+function numberParser(option: string, ok: (v: number) => boolean, expected: string): (value: string) => number {
+  return (value) => {
+    const v = Number(value);
+    if (value.trim() === '' || !ok(v)) throw new ConfigError(option, `expected ${expected}, got '${value}'`);
+    return v;
+  };
+}
+const positiveInteger = (o: string) => numberParser(o, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+const nonNegativeInteger = (o: string) => numberParser(o, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
+const finiteNumber = (o: string) => numberParser(o, Number.isFinite, 'a number');
+
 function defaultRunDir(label: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `runs/${label}-${stamp}`;
@@ -35,6 +47,7 @@ function defaultRunDir(label: string): string {
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  let exitCode = 0;
   const program = new Command();
   program.name('dbo').description('Decentralized stochastic bilevel optimization: run, compare and measure algorithms.').option('--debug', 'print stack traces on errors').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -57,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`results in ${result.dir}`);
       if (result.status === 'diverged') {
         console.error(`dbo: ${result.message}`);
-        process.exitCode = 3;
+        exitCode = 3;
       }
     });
 
@@ -65,10 +78,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('demo')
     .description('run the embedded default: D-SOBA on the SEED-000 synthetic problem over two topologies')
     .option('--out <dir>', 'parent directory of the two runs (default runs/demo-<time>)')
-    .option('--iterations <n>', 'iterations per run', (v) => Number.parseInt(v, 10))
+    .option('--iterations <n>', 'iterations per run (default 300)', positiveInteger('--iterations'))
     .option('--quiet', 'no progress bar')
     .action(async (opts: { out?: string; iterations?: number; quiet?: boolean }) => {
-      await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations ? { iterations: opts.iterations } : {}) });
+      await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
     });
 
   program
@@ -90,11 +103,11 @@ export async function main(argv: string[]): Promise<number> {
     .command('topology')
     .description('build a topology and print its mixing matrix and spectral quantities')
     .requiredOption('--type <type>', 'complete | ring | path | star | torus | exponential | erdos-renyi')
-    .requiredOption('--agents <m>', 'number of agents', (v) => Number(v))
+    .requiredOption('--agents <m>', 'number of agents', positiveInteger('--agents'))
     .option('--mixing <rule>', 'laplacian | metropolis | uniform')
-    .option('--p <p>', 'edge probability (erdos-renyi)', (v) => Number(v))
-    .option('--rows <r>', 'torus rows', (v) => Number(v))
-    .option('--seed <s>', 'seed (erdos-renyi)', (v) => Number(v), 1)
+    .option('--p <p>', 'edge probability (erdos-renyi)', finiteNumber('--p'))
+    .option('--rows <r>', 'torus rows', positiveInteger('--rows'))
+    .option('--seed <s>', 'seed (erdos-renyi)', nonNegativeInteger('--seed'), 1)
     .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number }) => {
       const spec = parseWith(
         topologySchema,
@@ -114,15 +127,15 @@ export async function main(argv: string[]): Promise<number> {
     .command('quadratic')
     .description('write a random quadratic bilevel instance (JSON) with a strongly convex lower level and a unique x*')
     .requiredOption('--out <file>', 'instance file to write')
-    .option('--agents <m>', 'number of agents', (v) => Number(v), 8)
-    .option('--dx <n>', 'upper-level dimension', (v) => Number(v), 5)
-    .option('--dy <n>', 'lower-level dimension', (v) => Number(v), 5)
+    .option('--agents <m>', 'number of agents', positiveInteger('--agents'), 8)
+    .option('--dx <n>', 'upper-level dimension', positiveInteger('--dx'), 5)
+    .option('--dy <n>', 'lower-level dimension', positiveInteger('--dy'), 5)
     .option('--class <c>', 'global | personalized', 'global')
-    .option('--heterogeneity <h>', '0 = identical agents', (v) => Number(v), 1)
-    .option('--noise <sigma>', 'oracle noise σ', (v) => Number(v), 0)
-    .option('--seed <s>', 'seed', (v) => Number(v), 1)
+    .option('--heterogeneity <h>', '0 = identical agents', finiteNumber('--heterogeneity'), 1)
+    .option('--noise <sigma>', 'oracle noise σ', finiteNumber('--noise'), 0)
+    .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
     .action((opts: { out: string; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
-      const o = parseWith(quadraticOptionsSchema, opts, '');
+      const o = parseWith(quadraticOptionsSchema, opts, '--');
       const instance = randomQuadraticInstance({ agents: o.agents, dx: o.dx, dy: o.dy, problemClass: o.class, heterogeneity: o.heterogeneity, noise: o.noise }, o.seed);
       writeFileSync(opts.out, `${JSON.stringify(instance)}\n`);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
@@ -130,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof DboError) {

@@ -14,6 +14,7 @@
  * schema, with its defaults filled in, so the resolved config is complete.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { getAlgorithm } from '../algorithms/registry.ts';
@@ -133,8 +134,21 @@ export function readConfigFile(path: string): unknown {
   }
 }
 
+/** Reads, validates and resolves a config file. Relative data paths are taken relative to the config file's folder. */
 export function loadConfig(path: string): RunConfig {
   const raw = readConfigFile(path);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(config)', `${path} must hold a mapping of keys (seed, iterations, problem, topology, algorithm, ...)`);
-  return resolveConfig(raw);
+  return withPathsFrom(resolveConfig(raw), dirname(path));
+}
+
+/** Rewrites the config's relative file paths as paths relative to `base`. */
+export function withPathsFrom(config: RunConfig, base: string): RunConfig {
+  const at = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  const problem = config.problem;
+  if (problem.type === 'quadratic') return { ...config, problem: { ...problem, file: at(problem.file) } };
+  if (problem.data.source === 'libsvm') {
+    const data = { ...problem.data, file: at(problem.data.file), ...(problem.data.testFile ? { testFile: at(problem.data.testFile) } : {}) };
+    return { ...config, problem: { ...problem, data } };
+  }
+  return config;
 }

@@ -9,6 +9,11 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFi
 import { dirname, normalize } from 'node:path';
 import { DboError } from '../errors.ts';
 
+/** JSON has no NaN or ±Infinity: write them as the strings "NaN", "Infinity", "-Infinity" rather than null. */
+function keepNonFinite(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
 export class RunDirectory {
   readonly partial: string;
   private readonly files = new Map<string, number>();
@@ -33,7 +38,7 @@ export class RunDirectory {
   }
 
   writeJson(name: string, value: unknown): void {
-    writeFileSync(`${this.partial}/${name}`, `${JSON.stringify(value, null, 2)}\n`);
+    writeFileSync(`${this.partial}/${name}`, `${JSON.stringify(value, keepNonFinite, 2)}\n`);
   }
 
   /** Appends one JSON line to `name` (opened on first use). */
@@ -43,7 +48,7 @@ export class RunDirectory {
       fd = openSync(`${this.partial}/${name}`, 'w');
       this.files.set(name, fd);
     }
-    writeSync(fd, `${JSON.stringify(value)}\n`);
+    writeSync(fd, `${JSON.stringify(value, keepNonFinite)}\n`);
   }
 
   private closeFiles(): void {

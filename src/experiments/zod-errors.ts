@@ -6,7 +6,7 @@ export function pathToField(prefix: string, path: ReadonlyArray<PropertyKey>): s
   let out = prefix;
   for (const k of path) {
     if (typeof k === 'number') out += `[${k}]`;
-    else out += out === '' ? String(k) : `.${String(k)}`;
+    else out += out === '' || out.endsWith('-') ? String(k) : `.${String(k)}`;
   }
   return out === '' ? '(config)' : out;
 }

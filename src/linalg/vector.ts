@@ -114,3 +114,10 @@ export function rowDots(out: Vec, s: number, w: Vec | null, a: Vec, b: Vec, c: n
     out[q] = s * (w === null ? 1 : w[q]!) * acc;
   }
 }
+
+/** Euclidean projection onto the ball ‖v‖ ≤ radius, in place (radius = Infinity is a no-op). */
+export function projectBall(v: Vec, radius: number): void {
+  if (!Number.isFinite(radius)) return;
+  const n = Math.sqrt(norm2Sq(v));
+  if (n > radius) scale(radius / n, v);
+}

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { ALGORITHMS } from '../../src/algorithms/registry.ts';
 import { main } from '../../src/cli/main.ts';
 import { DboError } from '../../src/errors.ts';
 import { loadConfig, resolveConfig } from '../../src/experiments/config.ts';
@@ -107,6 +108,8 @@ function assertUserError(r: Result, message: RegExp, label: string): void {
 // ---------------------------------------------------------------- user errors, in process
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Every registered algorithm, as the error message lists them (more may be added beside the two D-SOBA variants). */
+const KNOWN = ALGORITHMS.map((a) => a.name);
 
 interface BadCase {
   name: string;
@@ -124,7 +127,7 @@ const missingLibsvm = join(root, 'no-such-data.libsvm');
 
 const BAD: BadCase[] = [
   { name: 'unknown top-level key', config: { ...goodConfig(), iteratons: 5 }, message: /^\(config\): unknown key 'iteratons'$/ },
-  { name: 'unknown algorithm', config: { ...goodConfig(), algorithm: { name: 'd-sobaa' } }, message: /^algorithm\.name: unknown algorithm 'd-sobaa' \(known: d-soba, d-soba-fo\)$/ },
+  { name: 'unknown algorithm', config: { ...goodConfig(), algorithm: { name: 'd-sobaa' } }, message: new RegExp(`^algorithm\\.name: unknown algorithm 'd-sobaa' \\(known: ${escape(KNOWN.join(', '))}\\)$`) },
   { name: 'negative step size', config: { ...goodConfig(), algorithm: { name: 'd-soba', alpha: -0.1 } }, message: /^algorithm\.alpha: .*> 0/ },
   { name: 'zero step size', config: { ...goodConfig(), algorithm: { name: 'd-soba-fo', gamma: 0 } }, message: /^algorithm\.gamma: / },
   { name: 'theta above 1', config: { ...goodConfig(), algorithm: { name: 'd-soba', theta: 1.5 } }, message: /^algorithm\.theta: / },
@@ -211,6 +214,10 @@ function configPath(c: BadCase): string {
   return 'path' in c.config ? (c.config.path as string) : writeConfig(c.config);
 }
 
+test('the algorithm registry holds both D-SOBA variants', () => {
+  assert.ok(KNOWN.includes('d-soba') && KNOWN.includes('d-soba-fo'), KNOWN.join(', '));
+});
+
 test('each bad input fails with exit code 2, one line naming the field or file, and no run directory (in process)', async () => {
   for (const c of BAD) {
     const file = configPath(c);
@@ -266,7 +273,7 @@ test('a JSON config runs like a YAML one (in process)', async () => {
 });
 
 test('dbo topology rejects bad options with one line naming the field (in process)', async () => {
-  assertUserError(await runMain('topology', '--type', 'ring', '--agents', 'many'), /^topology\.agents: /, 'agents not a number');
+  assertUserError(await runMain('topology', '--type', 'ring', '--agents', 'many'), /^--agents: /, 'agents not a number');
   assertUserError(await runMain('topology', '--type', 'torus', '--agents', '7', '--rows', '2'), /^topology\.rows: /, 'torus rows');
   assertUserError(await runMain('topology', '--type', 'erdos-renyi', '--agents', '6'), /^topology\.p: /, 'erdos-renyi without p');
   assertUserError(await runMain('topology', '--type', 'ring', '--agents', '6', '--mixing', 'magic'), /^topology\.mixing: /, 'mixing rule');

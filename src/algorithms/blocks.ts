@@ -1,0 +1,108 @@
+/**
+ * Small building blocks shared by the algorithms (design.md §3): minibatch
+ * pairs, payload layouts, the local hypergradient estimators, STORM and
+ * gradient tracking. Each is a few lines over the linalg kernels, so an
+ * algorithm file reads as its paper's update equations.
+ */
+import { z } from 'zod';
+import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
+import { BatchSampler } from '../problems/batch.ts';
+import type { AgentOracle, Batch } from '../problems/types.ts';
+import type { Rng } from '../random/rng.ts';
+import type { AgentContext } from './types.ts';
+
+/** Schema helpers with messages that name the parameter. */
+export const param = {
+  positive: (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` }),
+  nonNegative: (name: string) => z.number({ error: `${name} must be a number` }).min(0, { error: `${name} must be ≥ 0` }),
+  unit: (name: string) =>
+    z
+      .number({ error: `${name} must be a number` })
+      .positive({ error: `${name} must be in (0, 1]` })
+      .max(1, { error: `${name} must be in (0, 1]` }),
+  count: (name: string, min = 1) => z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` }).min(min, { error: `${name} must be ≥ ${min}` }),
+  batch: (name: string) => z.union([z.number().int().min(1), z.literal('full')], { error: `${name} must be a positive integer or 'full'` }),
+};
+
+/** One upper-level (f) and one lower-level (g) minibatch, redrawn together. */
+export class BatchPair {
+  private readonly upperSampler: BatchSampler;
+  private readonly lowerSampler: BatchSampler;
+  readonly upper: Batch;
+  readonly lower: Batch;
+
+  constructor(oracle: AgentOracle, sizes: { readonly upper: number | 'full'; readonly lower: number | 'full' }) {
+    this.upperSampler = new BatchSampler(oracle.upperSamples, sizes.upper);
+    this.lowerSampler = new BatchSampler(oracle.lowerSamples, sizes.lower);
+    this.upper = this.upperSampler.create();
+    this.lower = this.lowerSampler.create();
+  }
+
+  /** Draws the upper batch, then the lower batch (this order is part of determinism). */
+  draw(rng: Rng): void {
+    this.upperSampler.draw(this.upper, rng);
+    this.lowerSampler.draw(this.lower, rng);
+  }
+
+  static fromContext(ctx: AgentContext, size?: number | 'full'): BatchPair {
+    return new BatchPair(ctx.oracle, size === undefined ? ctx.batch : { upper: size, lower: size });
+  }
+}
+
+/** A payload buffer and named views of its consecutive blocks. */
+export function payloadLayout<K extends string>(blocks: ReadonlyArray<readonly [K, number]>): { payload: Vec } & Record<K, Vec> {
+  const total = blocks.reduce((s, [, n]) => s + n, 0);
+  const payload = new Float64Array(total);
+  const out = { payload } as { payload: Vec } & Record<K, Vec>;
+  let off = 0;
+  for (const [name, n] of blocks) {
+    (out as Record<string, Vec>)[name] = payload.subarray(off, off + n);
+    off += n;
+  }
+  return out;
+}
+
+/** Scratch for `localEstimators`. */
+export interface EstimatorScratch {
+  readonly fx: Vec;
+  readonly fy: Vec;
+  readonly jz: Vec;
+  readonly hz: Vec;
+}
+
+export function estimatorScratch(dx: number, dy: number): EstimatorScratch {
+  return { fx: new Float64Array(dx), fy: new Float64Array(dy), jz: new Float64Array(dx), hz: new Float64Array(dy) };
+}
+
+/**
+ * The local estimators of SEED-000 (3.5) at (x, y, z) on the batch pair:
+ *   Ĝ_F = ∇_x f(ξ) − ∇²_xy g(ζ) z      (hypergradient, into gF, length d_x)
+ *   Ĝ_h = ∇²_yy g(ζ) z − ∇_y f(ξ)      (gradient of the z-quadratic, into gH)
+ *   δ^g = ∇_y g(ζ)                     (into gY)
+ * One ∇F, one ∇_y G, one JVP, one HVP; ζ is shared by the three g-oracles.
+ */
+export function localEstimators(o: AgentOracle, x: Vec, y: Vec, zv: Vec, b: BatchPair, s: EstimatorScratch, gF: Vec, gH: Vec, gY: Vec): void {
+  o.gradF(x, y, b.upper, s.fx, s.fy);
+  o.gradG(x, y, b.lower, null, gY);
+  o.jvp(x, y, zv, b.lower, s.jz);
+  o.hvp(x, y, zv, b.lower, s.hz);
+  sub(gF, s.fx, s.jz);
+  sub(gH, s.hz, s.fy);
+}
+
+/**
+ * STORM (recursive momentum) in place: est ← coef·(est − atOld) + atNew,
+ * with atOld and atNew the same-sample estimates at the previous and current
+ * points. coef = 1 − αη² in CD-BSVRGD.
+ */
+export function stormUpdate(est: Vec, coef: number, atOld: Vec, atNew: Vec): void {
+  sub(est, est, atOld);
+  lincomb(est, coef, est, 1, atNew);
+}
+
+/** Gradient tracking: tracker ← mixedTracker + newDirection − oldDirection (tracker may alias mixedTracker). */
+export function trackUpdate(tracker: Vec, mixedTracker: Vec, newDirection: Vec, oldDirection: Vec): void {
+  if (tracker !== mixedTracker) tracker.set(mixedTracker);
+  axpy(1, newDirection, tracker);
+  axpy(-1, oldDirection, tracker);
+}
