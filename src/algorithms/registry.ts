@@ -1,10 +1,11 @@
 /** The registered algorithms, by the name used in configs and on the command line. */
 import { ConfigError } from '../errors.ts';
 import { cdBsvrgd } from './cd-bsvrgd.ts';
+import { mdbo, vrdbo } from './vrdbo.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import type { AnyAlgorithm } from './types.ts';
 
-export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd];
+export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo];
 
 export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
   const found = ALGORITHMS.find((a) => a.name === name);

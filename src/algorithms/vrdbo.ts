@@ -1,0 +1,222 @@
+/**
+ * VRDBO and MDBO: Gao, Gu, Thai, "Stochastic Bilevel Distributed
+ * Optimization over a Network", AISTATS 2023 (arXiv 2206.15025). The
+ * homogeneous-setting baselines of SEED-000. No primary pseudocode is at
+ * hand: these are the [MEM] reconstructions of algorithms.md §3.14, i.e.
+ * CD-BSVRGD (§3.1) without the auxiliary z, each agent estimating its
+ * hypergradient locally with a stochastic Neumann series (Ghadimi–Wang):
+ *
+ *   ∇̃F = ∇_x f(ξ⁰) − (K/L_g) ∇²_xy g(ζ⁰) Π_{j=1}^{k} (I − ∇²_yy g(ζ^j)/L_g) ∇_y f(ξ⁰),  k ~ U{0..K−1}
+ *
+ * (or the `neumann-recursive` estimator, src/hypergrad/neumann.ts).
+ *
+ * VRDBO (STORM):    u_t = (1 − α₁η²)(u_{t−1} − ∇̃F(x_{t−1}, y_{t−1}; s_t)) + ∇̃F(x_t, y_t; s_t)
+ *                   v_t = (1 − α₂η²)(v_{t−1} − ∇_y g(x_{t−1}, y_{t−1}; ζ_t)) + ∇_y g(x_t, y_t; ζ_t)
+ * MDBO (momentum):  u_t = (1 − α₁η) u_{t−1} + α₁η ∇̃F(x_t, y_t; s_t),  v_t likewise with α₂
+ * both, t = 0:      u₀ = ∇̃F(x₀, y₀), v₀ = ∇_y g(x₀, y₀); p₀ = u₀, q₀ = v₀
+ * both:             p_t = Σ_j w_ij p_{t−1} + u_t − u_{t−1} (q with v);
+ *                   x_{t+1} = x_t + η(Σ_j w_ij x_t − β₁ p_t − x_t), y likewise with β₂, q.
+ *
+ * Communication: 1 round of (x, y, p, q) = 2d_x + 2d_y floats per message
+ * ((x, y) only at t = 0). Oracles: VRDBO 2 points × (∇F, JVP, k HVPs, ∇_y G),
+ * MDBO 1 point. Because each agent inverts only its own Hessian, the fixed
+ * point on heterogeneous agents is biased (the average of local hypergradients
+ * is not the hypergradient of the average), whatever the step size.
+ * L_g defaults to 1.1 × a power-iteration estimate of the local Hessian at the
+ * initial point (30 counted full-batch HVPs in the first step).
+ */
+import { z } from 'zod';
+import { lincomb, type Vec } from '../linalg/vector.ts';
+import { mixRound } from '../network/link.ts';
+import { BatchSampler } from '../problems/batch.ts';
+import type { Batch } from '../problems/types.ts';
+import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
+import { Rng } from '../random/rng.ts';
+import { param, payloadLayout, stormUpdate, trackUpdate } from './blocks.ts';
+import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
+
+const shared = {
+  eta: param.unit('eta').default(0.1).describe('interpolation step η ∈ (0, 1]'),
+  beta1: param.positive('beta1').default(1).describe('x step β₁'),
+  beta2: param.positive('beta2').default(1).describe('y step β₂'),
+  batch0: param.batch('batch0').optional().describe('minibatch of the first iteration (default: the problem batch)'),
+  batch1: param.batch('batch1').optional().describe('minibatch of later iterations (default: the problem batch)'),
+  ...neumannSchema,
+};
+
+const vrdboParams = z
+  .strictObject({
+    ...shared,
+    alpha1: param.positive('alpha1').default(90).describe('STORM weight α₁ (coefficient 1 − α₁η²)'),
+    alpha2: param.positive('alpha2').default(90).describe('STORM weight α₂'),
+  })
+  .superRefine((p, ctx) => {
+    for (const i of [1, 2] as const)
+      if (p[`alpha${i}`] * p.eta * p.eta > 1 + 1e-12) ctx.addIssue({ code: 'custom', path: [`alpha${i}`], message: `alpha${i}·eta² must be ≤ 1 (STORM coefficient in [0, 1))` });
+  });
+
+const mdboParams = z
+  .strictObject({
+    ...shared,
+    alpha1: param.positive('alpha1').default(5).describe('momentum weight α₁ (u ← (1 − α₁η)u + α₁η ∇̃F)'),
+    alpha2: param.positive('alpha2').default(5).describe('momentum weight α₂'),
+  })
+  .superRefine((p, ctx) => {
+    for (const i of [1, 2] as const)
+      if (p[`alpha${i}`] * p.eta > 1 + 1e-12) ctx.addIssue({ code: 'custom', path: [`alpha${i}`], message: `alpha${i}·eta must be ≤ 1 (momentum weight in (0, 1])` });
+  });
+
+type VrdboParams = z.infer<typeof vrdboParams>;
+type MdboParams = z.infer<typeof mdboParams>;
+type Params = VrdboParams | MdboParams;
+
+export interface VrdboState extends AgentStateBase {
+  xPrev: Vec;
+  yPrev: Vec;
+  u: Vec;
+  v: Vec;
+  p: Vec;
+  q: Vec;
+  /** Neumann scale L_g (estimated in the first step unless given). */
+  lg: number;
+}
+
+function init(ctx: AgentContext, label: string): VrdboState {
+  const { dx, dy } = ctx;
+  return {
+    t: 0,
+    rng: new Rng(ctx.seed, label),
+    x: Float64Array.from(ctx.init.x),
+    y: Float64Array.from(ctx.init.y),
+    xPrev: Float64Array.from(ctx.init.x),
+    yPrev: Float64Array.from(ctx.init.y),
+    u: new Float64Array(dx),
+    v: new Float64Array(dy),
+    p: new Float64Array(dx),
+    q: new Float64Array(dy),
+    lg: 0,
+  };
+}
+
+function workspace(ctx: AgentContext, p: Params) {
+  const { dx, dy } = ctx;
+  const sizes = (b: number | 'full' | undefined) => (b === undefined ? ctx.batch : { upper: b, lower: b });
+  const lowerSize = (b: number | 'full' | undefined) => sizes(b).lower;
+  const lowerFirst = new BatchSampler(ctx.oracle.lowerSamples, lowerSize(p.batch0));
+  const lowerLater = new BatchSampler(ctx.oracle.lowerSamples, lowerSize(p.batch1));
+  return {
+    first: new NeumannSample(ctx.oracle, sizes(p.batch0), p),
+    later: new NeumannSample(ctx.oracle, sizes(p.batch1), p),
+    lowerFirst,
+    lowerLater,
+    /** ζ_t for ∇_y g (drawn after the Neumann samples). */
+    lowerBatchFirst: lowerFirst.create(),
+    lowerBatch: lowerLater.create(),
+    scratch: neumannScratch(dx, dy),
+    initial: payloadLayout([['x', dx], ['y', dy]] as const),
+    full: payloadLayout([['x', dx], ['y', dy], ['p', dx], ['q', dy]] as const),
+    newF: new Float64Array(dx),
+    newY: new Float64Array(dy),
+    oldF: new Float64Array(dx),
+    oldY: new Float64Array(dy),
+    uPrev: new Float64Array(dx),
+    vPrev: new Float64Array(dy),
+    half: new Float64Array(Math.max(dx, dy)),
+  };
+}
+
+type Workspace = ReturnType<typeof workspace>;
+
+function interpolate(v: Vec, mixed: Vec, beta: number, dir: Vec, eta: number, half: Vec): void {
+  const h = half.subarray(0, v.length);
+  lincomb(h, 1, mixed, -beta, dir);
+  lincomb(v, 1 - eta, v, eta, h);
+}
+
+/** One estimate of (∇̃F, ∇_y g) at (x, y) on the drawn samples. */
+function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: NeumannSample, lower: Batch, x: Vec, y: Vec, outF: Vec, outY: Vec): void {
+  neumannHypergradient(ctx.oracle, x, y, sample, s.lg, ws.scratch, outF);
+  ctx.oracle.gradG(x, y, lower, null, outY);
+}
+
+async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<VrdboState> {
+  let mixed: { x: Vec; y: Vec };
+  if (s.t === 0) {
+    s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
+    const lower = ws.lowerBatchFirst;
+    ws.first.draw(s.rng);
+    ws.lowerFirst.draw(lower, s.rng);
+    estimates(ctx, s, ws, ws.first, lower, s.x, s.y, s.u, s.v);
+    s.p.set(s.u);
+    s.q.set(s.v);
+    const m = ws.initial;
+    m.x.set(s.x);
+    m.y.set(s.y);
+    await mixRound(ctx.link, m.payload, m.payload);
+    mixed = m;
+  } else {
+    const lower = ws.lowerBatch;
+    ws.later.draw(s.rng);
+    ws.lowerLater.draw(lower, s.rng);
+    estimates(ctx, s, ws, ws.later, lower, s.x, s.y, ws.newF, ws.newY);
+    ws.uPrev.set(s.u);
+    ws.vPrev.set(s.v);
+    if (kind === 'storm') {
+      const e2 = p.eta * p.eta;
+      const c1 = Math.abs(1 - p.alpha1 * e2) < 1e-12 ? 0 : 1 - p.alpha1 * e2;
+      const c2 = Math.abs(1 - p.alpha2 * e2) < 1e-12 ? 0 : 1 - p.alpha2 * e2;
+      if (c1 !== 0 || c2 !== 0) estimates(ctx, s, ws, ws.later, lower, s.xPrev, s.yPrev, ws.oldF, ws.oldY);
+      else {
+        ws.oldF.fill(0);
+        ws.oldY.fill(0);
+      }
+      stormUpdate(s.u, c1, ws.oldF, ws.newF);
+      stormUpdate(s.v, c2, ws.oldY, ws.newY);
+    } else {
+      lincomb(s.u, 1 - p.alpha1 * p.eta, s.u, p.alpha1 * p.eta, ws.newF);
+      lincomb(s.v, 1 - p.alpha2 * p.eta, s.v, p.alpha2 * p.eta, ws.newY);
+    }
+    const m = ws.full;
+    m.x.set(s.x);
+    m.y.set(s.y);
+    m.p.set(s.p);
+    m.q.set(s.q);
+    await mixRound(ctx.link, m.payload, m.payload);
+    trackUpdate(s.p, m.p, s.u, ws.uPrev);
+    trackUpdate(s.q, m.q, s.v, ws.vPrev);
+    mixed = m;
+  }
+  s.xPrev.set(s.x);
+  s.yPrev.set(s.y);
+  interpolate(s.x, mixed.x, p.beta1, s.p, p.eta, ws.half);
+  interpolate(s.y, mixed.y, p.beta2, s.q, p.eta, ws.half);
+  s.t++;
+  return s;
+}
+
+const common = {
+  problemClass: 'global' as const,
+  paper: 'Gao, Gu, Thai, AISTATS 2023 (arXiv 2206.15025); reconstruction per algorithms.md §3.14',
+  communicates: '1 round: (x, y, p, q), 2d_x + 2d_y floats per message (d_x + d_y at t = 0)',
+  reconstruction: true,
+  workspace,
+  view: (s: VrdboState) => ({ x: s.x, y: s.y }),
+};
+
+export const vrdbo: Algorithm<VrdboParams, VrdboState, Workspace> = {
+  ...common,
+  name: 'vrdbo',
+  summary: 'VRDBO: STORM on a local stochastic Neumann hypergradient and on ∇_y g, gradient tracking of both, no z (homogeneous setting).',
+  params: vrdboParams,
+  init: (ctx) => init(ctx, 'vrdbo'),
+  step: (s, ctx, ws, p) => step(s, ctx, ws, p, 'storm'),
+};
+
+export const mdbo: Algorithm<MdboParams, VrdboState, Workspace> = {
+  ...common,
+  name: 'mdbo',
+  summary: 'MDBO: momentum on a local stochastic Neumann hypergradient and on ∇_y g, gradient tracking of both, no z (homogeneous setting).',
+  params: mdboParams,
+  init: (ctx) => init(ctx, 'mdbo'),
+  step: (s, ctx, ws, p) => step(s, ctx, ws, p, 'momentum'),
+};
