@@ -23,11 +23,17 @@
  *
  * MA-DSBO-GT (`tracking: true`; the variant SPARKLE compares against): every
  * level gradient-tracks its local direction d (∇_y g, Hz − ∇_y f, m) with a
- * tracker t that travels with the variable in the same round:
- *   t ← t + d − d_prev  (local correction, d_prev ← d);  send (v, t);
- *   v ← Σ_j w_ij v_j − step·t;  t ← Σ_j w_ij t_j
- * so that mean_i t_i = mean_i d_i at all times. Trackers persist across outer
- * iterations (the correction absorbs the change of x and y), start at 0.
+ * tracker t that travels with the variable in the same round, in the GT form
+ * of §3.14 (SPARKLE: s ← W(s − a t), t ← W t + g⁺ − g):
+ *   t ← t + d − d_prev  (local correction, d_prev ← d);  send (v − step·t, t);
+ *   v ← Σ_j w_ij (v_j − step·t_j);  t ← Σ_j w_ij t_j
+ * so that mean_i t_i = mean_i d_i at all times, and at a fixed point t_i = 0
+ * and v_i = v̄ solve the averaged level exactly. Trackers persist across
+ * outer iterations (the correction absorbs the change of x and y), start at 0.
+ * The variable is combined after the step (adapt-then-combine): the
+ * combine-then-adapt form v ← Σ_j w_ij v_j − step·t diverged on the
+ * heterogeneous 8-agent ring of the tests for β = γ ≥ 0.06, the ATC form is
+ * stable there at the defaults (β = γ = 0.1) and beyond.
  *
  * Communication: T + N + 1 rounds per iteration; each directed message
  * carries d_y floats in the y and z rounds and d_x in the x round, i.e.
@@ -104,20 +110,24 @@ function workspace(ctx: AgentContext, p: MaDsboParams) {
 type Workspace = ReturnType<typeof workspace>;
 
 /**
- * One round of one level: v ← Σ_j w_ij v_j − step·d without tracking; with
- * tracking the tracker absorbs d first and replaces it in the step, and is
- * mixed in the same round.
+ * One round of one level. Without tracking: v ← Σ_j w_ij v_j − step·d. With
+ * tracking: the tracker absorbs d, then v ← Σ_j w_ij (v_j − step·t_j) and
+ * t ← Σ_j w_ij t_j in the same round.
  */
 async function levelRound(link: AgentLink, msg: LevelPayload, v: Vec, d: Vec, step: number, tracking: boolean, tracker: Vec, dPrev: Vec): Promise<void> {
-  msg.v.set(v);
-  if (tracking) {
-    trackUpdate(tracker, tracker, d, dPrev);
-    dPrev.set(d);
-    msg.t.set(tracker);
+  if (!tracking) {
+    msg.v.set(v);
+    await mixRound(link, msg.payload, msg.payload);
+    lincomb(v, 1, msg.v, -step, d);
+    return;
   }
+  trackUpdate(tracker, tracker, d, dPrev);
+  dPrev.set(d);
+  lincomb(msg.v, 1, v, -step, tracker);
+  msg.t.set(tracker);
   await mixRound(link, msg.payload, msg.payload);
-  lincomb(v, 1, msg.v, -step, tracking ? tracker : d);
-  if (tracking) tracker.set(msg.t);
+  v.set(msg.v);
+  tracker.set(msg.t);
 }
 
 async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboParams): Promise<MaDsboState> {

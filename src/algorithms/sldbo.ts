@@ -37,6 +37,11 @@
  * r_t) = 2d_x + 4d_y floats per directed message.
  * Oracles per iteration: 1 ∇F, 1 ∇_y G, 1 HVP, 1 JVP (none other).
  *
+ * Step sizes: the tracking form x ← Wx − αp (not D-SOBA's ATC form
+ * W(x − αh)) tolerates smaller steps; on random quadratics with
+ * heterogeneous agents β = γ = 0.04 already diverges on a ring of 8, so the
+ * defaults (α = 0.01, β = γ = 0.02) are conservative.
+ *
  * Decisions: full batches by default (the paper is deterministic); `batch`
  * may name a size or 'problem' (the configured minibatch), which gives
  * gradient-tracked stochastic SOBA. `zRadius` defaults to none (no
@@ -50,13 +55,15 @@ import { Rng } from '../random/rng.ts';
 import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
+const BATCH_ERROR = "batch must be a positive integer, 'full' or 'problem'";
+
 const params = z.strictObject({
-  alpha: param.positive('alpha').default(0.02).describe('upper-level (x) step size α'),
-  beta: param.positive('beta').default(0.05).describe('lower-level (y) step size β'),
-  gamma: param.positive('gamma').default(0.05).describe('auxiliary (z) step size γ'),
+  alpha: param.positive('alpha').default(0.01).describe('upper-level (x) step size α'),
+  beta: param.positive('beta').default(0.02).describe('lower-level (y) step size β'),
+  gamma: param.positive('gamma').default(0.02).describe('auxiliary (z) step size γ'),
   zRadius: param.positive('zRadius').optional().describe('radius R of the projection of z on ‖z‖ ≤ R (default: none)'),
   batch: z
-    .union([z.number().int().min(1), z.literal('full'), z.literal('problem')], { error: "batch must be a positive integer, 'full' or 'problem'" })
+    .union([z.number().int({ error: BATCH_ERROR }).min(1, { error: BATCH_ERROR }), z.literal('full'), z.literal('problem')], { error: BATCH_ERROR })
     .default('full')
     .describe("minibatch of every oracle call: 'full' (default, the paper's deterministic method), a size, or 'problem' (the configured minibatch)"),
 });
