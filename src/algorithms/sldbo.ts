@@ -38,7 +38,7 @@
  * Oracles per iteration: 1 ∇F, 1 ∇_y G, 1 HVP, 1 JVP (none other).
  *
  * Step sizes: the tracking form x ← Wx − αp (not D-SOBA's ATC form
- * W(x − αh)) tolerates smaller steps; on random quadratics with
+ * W(x − αh)) needs smaller steps; on random quadratics with
  * heterogeneous agents β = γ = 0.04 already diverges on a ring of 8, so the
  * defaults (α = 0.01, β = γ = 0.02) are conservative.
  *

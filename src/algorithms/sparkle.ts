@@ -73,9 +73,9 @@ export type SparkleMode = (typeof SPARKLE_MODES)[number];
 const mode = (name: string) => z.enum(SPARKLE_MODES, { error: `${name} must be one of ${SPARKLE_MODES.join(', ')}` });
 
 const params = z.strictObject({
-  alpha: param.positive('alpha').default(0.02).describe('upper-level (x) step size α'),
-  beta: param.positive('beta').default(0.05).describe('lower-level (y) step size β'),
-  gamma: param.positive('gamma').default(0.05).describe('auxiliary (z) step size γ'),
+  alpha: param.positive('alpha').default(0.05).describe('upper-level (x) step size α'),
+  beta: param.positive('beta').default(0.1).describe('lower-level (y) step size β'),
+  gamma: param.positive('gamma').default(0.1).describe('auxiliary (z) step size γ'),
   theta: param.unit('theta').default(0.5).describe('moving-average weight θ ∈ (0, 1] of the hypergradient estimate h'),
   xMode: mode('xMode').default('ed').describe("heterogeneity correction of the x level: 'ed' (Exact Diffusion), 'extra' or 'gt' (gradient tracking)"),
   yMode: mode('yMode').default('ed').describe("heterogeneity correction of the y level: 'ed', 'extra' or 'gt'"),

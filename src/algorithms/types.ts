@@ -44,6 +44,8 @@ export interface StateView {
   readonly x: Vec;
   readonly y: Vec;
   readonly z?: Vec;
+  /** Prometheus's prox point x̃ (SEED-003 (6)), for its metric. */
+  readonly xTilde?: Vec;
 }
 
 export interface AlgorithmInfo {

@@ -24,6 +24,15 @@ export interface MetricValues {
   upperLoss: number;
   lowerLoss: number;
   testAccuracy?: number;
+  /** Class P: ‖y_i − y_i*(x̄)‖² per agent. */
+  lowerErrors?: number[];
+  /**
+   * Class P: INTERACT's metric 𝔐 = ‖∇Φ(x̄)‖² + Σ_i ‖x_i − x̄‖² + Σ_i ‖y_i − y_i*(x_i)‖²
+   * (SEED-001 (11); sums over agents, y_i* at each agent's own x_i, §7.12).
+   */
+  interactMetric?: number;
+  /** Class P with a prox point: Σ_i ‖x̃_i − x̄‖² + Σ_i ‖x_i − x̄‖² + Σ_i ‖y_i − y_i*(x_i)‖² (SEED-003 (2)). */
+  prometheusMetric?: number;
 }
 
 export interface EvaluatorOptions {
@@ -64,6 +73,8 @@ export class Evaluator {
   /** Warm starts: one per lower-level system (1 for class G, m for class P). */
   private readonly yStar: Float64Array[];
   private readonly zStar: Float64Array[];
+  /** Class P: warm starts of y_i*(x_i) at each agent's own x_i. */
+  private readonly yOwn: Float64Array[];
 
   constructor(
     readonly problem: BilevelProblem,
@@ -73,11 +84,20 @@ export class Evaluator {
     const systems = problem.problemClass === 'global' ? 1 : problem.m;
     this.yStar = Array.from({ length: systems }, () => new Float64Array(problem.dy));
     this.zStar = Array.from({ length: systems }, () => new Float64Array(problem.dy));
+    this.yOwn = problem.problemClass === 'personalized' ? Array.from({ length: problem.m }, () => new Float64Array(problem.dy)) : [];
+  }
+
+  /** y_i*(x) of agent i's own lower level into `y` (warm started from its content). */
+  private ownLowerSolution(x: Vec, i: number, y: Vec): void {
+    const p = this.problem;
+    if (p.exact) p.exact.lowerSolution(x, i, y);
+    else newtonCg(averagedLower([p.agents[i]!], x), y, { gradTol: this.options.lowerGradTol, maxIterations: 100 });
   }
 
   /** Sets the warm start of the lower-level solves (e.g. the agents' initial y). */
   warmStart(y: Vec): void {
     for (const ys of this.yStar) ys.set(y);
+    for (const ys of this.yOwn) ys.set(y);
   }
 
   /**
@@ -153,6 +173,17 @@ export class Evaluator {
       const zBar = new Float64Array(zs[0]!.length);
       meanInto(zBar, zs);
       values.consensusZ = consensusError(zs, zBar);
+    }
+    if (!global) {
+      values.lowerErrors = ys.map((y, i) => distSq(y, this.yStar[i]!));
+      let own = 0;
+      ys.forEach((y, i) => {
+        this.ownLowerSolution(xs[i]!, i, this.yOwn[i]!);
+        own += distSq(y, this.yOwn[i]!);
+      });
+      const spread = values.consensusX * m;
+      values.interactMetric = values.hypergradNormSq + spread + own;
+      if (views[0]!.xTilde) values.prometheusMetric = views.reduce((s, v) => s + distSq(v.xTilde!, xBar), 0) + spread + own;
     }
     if (p.testAccuracy) {
       const acc = p.testAccuracy;
