@@ -21,7 +21,10 @@ export const param = {
       .positive({ error: `${name} must be in (0, 1]` })
       .max(1, { error: `${name} must be in (0, 1]` }),
   count: (name: string, min = 1) => z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` }).min(min, { error: `${name} must be ≥ ${min}` }),
-  batch: (name: string) => z.union([z.number().int().min(1), z.literal('full')], { error: `${name} must be a positive integer or 'full'` }),
+  batch: (name: string) =>
+    z.union([z.number({ error: `${name} must be a positive integer or 'full'` }).int({ error: `${name} must be a positive integer or 'full'` }).min(1, { error: `${name} must be a positive integer or 'full'` }), z.literal('full')], {
+      error: `${name} must be a positive integer or 'full'`,
+    }),
 };
 
 /** One upper-level (f) and one lower-level (g) minibatch, redrawn together. */

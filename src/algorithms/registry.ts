@@ -2,10 +2,12 @@
 import { ConfigError } from '../errors.ts';
 import { cdBsvrgd } from './cd-bsvrgd.ts';
 import { mdbo, vrdbo } from './vrdbo.ts';
+import { sldbo } from './sldbo.ts';
+import { sparkle } from './sparkle.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import type { AnyAlgorithm } from './types.ts';
 
-export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo];
+export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo, sldbo, sparkle];
 
 export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
   const found = ALGORITHMS.find((a) => a.name === name);

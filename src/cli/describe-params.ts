@@ -7,7 +7,7 @@ export function describeParams(schema: z.ZodType): string[] {
   return Object.entries(shape).map(([key, field]) => {
     const description = field.description ?? '';
     const parsed = field.safeParse(undefined);
-    const dflt = parsed.success && parsed.data !== undefined ? ` (default ${JSON.stringify(parsed.data)})` : ' (required)';
+    const dflt = !parsed.success ? ' (required)' : parsed.data !== undefined ? ` (default ${JSON.stringify(parsed.data)})` : ' (optional)';
     return `${key}${dflt}${description ? ` — ${description}` : ''}`;
   });
 }

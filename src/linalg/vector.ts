@@ -121,3 +121,13 @@ export function projectBall(v: Vec, radius: number): void {
   const n = Math.sqrt(norm2Sq(v));
   if (n > radius) scale(radius / n, v);
 }
+
+/** out ← s · a ⊙ b ⊙ c (out may alias an input). */
+export function hadamard3(out: Vec, s: number, a: Vec, b: Vec, c: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i] = s * a[i]! * b[i]! * c[i]!;
+}
+
+/** out ← out + s · a ⊙ b. */
+export function hadamardAcc(out: Vec, s: number, a: Vec, b: Vec): void {
+  for (let i = 0; i < out.length; i++) out[i]! += s * a[i]! * b[i]!;
+}
