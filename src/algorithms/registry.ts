@@ -4,10 +4,12 @@ import { cdBsvrgd } from './cd-bsvrgd.ts';
 import { mdbo, vrdbo } from './vrdbo.ts';
 import { sldbo } from './sldbo.ts';
 import { sparkle } from './sparkle.ts';
+import { lPdbo } from './l-pdbo.ts';
+import { spdb } from './spdb.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import type { AnyAlgorithm } from './types.ts';
 
-export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo, sldbo, sparkle];
+export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo, sldbo, sparkle, lPdbo, spdb];
 
 export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
   const found = ALGORITHMS.find((a) => a.name === name);

@@ -1,5 +1,6 @@
 /** Builds a problem (oracles, held-out data, closed forms) from its config section. */
-import { concat, type Dataset } from '../data/dataset.ts';
+import { concat, subset, type Dataset } from '../data/dataset.ts';
+import { filterDigits, mnistPaths, readIdxDataset } from '../data/idx.ts';
 import { readLibsvm } from '../data/libsvm.ts';
 import { partition, standardize, trainValTestSplit } from '../data/split.ts';
 import { seed000Synthetic } from '../data/synthetic.ts';
@@ -7,7 +8,8 @@ import { ConfigError } from '../errors.ts';
 import { logregHpoProblem } from '../problems/logreg-hpo.ts';
 import { loadQuadraticInstance } from '../problems/quadratic.ts';
 import type { BilevelProblem } from '../problems/types.ts';
-import { deriveSeed } from '../random/rng.ts';
+import { deriveSeed, Rng } from '../random/rng.ts';
+import { binaryLogregHpoProblem } from '../problems/binary-logreg-hpo.ts';
 import type { ProblemConfig } from './config.ts';
 
 export function buildProblem(config: ProblemConfig, agents: number, seed: number): BilevelProblem {
@@ -19,7 +21,33 @@ export function buildProblem(config: ProblemConfig, agents: number, seed: number
     }
     case 'logreg-hpo':
       return buildLogreg(config, agents, seed);
+    case 'binary-logreg-hpo':
+      return buildMnistBinary(config, agents, seed);
   }
+}
+
+/**
+ * L-PDBO's experiment data (SEED-002 §IV, §4.3): MNIST digits (0, 1), pixels
+ * /255, m agents with trainPerAgent + valPerAgent random training images each
+ * (disjoint), tested on the MNIST test images of the same digits.
+ */
+function buildMnistBinary(config: Extract<ProblemConfig, { type: 'binary-logreg-hpo' }>, agents: number, seed: number): BilevelProblem {
+  const { digits, trainPerAgent, valPerAgent } = config.data;
+  if (digits[0] === digits[1]) throw new ConfigError('problem.data.digits', 'expected two different digits');
+  const paths = mnistPaths();
+  const pool = filterDigits(readIdxDataset(...paths.train), digits);
+  const test = filterDigits(readIdxDataset(...paths.test), digits);
+  const per = trainPerAgent + valPerAgent;
+  if (per * agents > pool.n) throw new ConfigError('problem.data', `${agents} agents × ${per} samples exceed the ${pool.n} MNIST training images of digits ${digits.join(', ')}`);
+  const perm = new Rng(deriveSeed(seed, 'data'), 'mnist').permutation(pool.n);
+  const train: Dataset[] = [];
+  const val: Dataset[] = [];
+  for (let i = 0; i < agents; i++) {
+    const base = i * per;
+    train.push(subset(pool, perm.subarray(base, base + trainPerAgent)));
+    val.push(subset(pool, perm.subarray(base + trainPerAgent, base + per)));
+  }
+  return binaryLogregHpoProblem(train, val, test, config.reduction);
 }
 
 function buildLogreg(config: Extract<ProblemConfig, { type: 'logreg-hpo' }>, agents: number, seed: number): BilevelProblem {

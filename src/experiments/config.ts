@@ -67,6 +67,22 @@ const logregProblem = z.strictObject({
   batch: batchSchema.default(100),
 });
 
+const mnistData = z.strictObject({
+  source: z.literal('mnist'),
+  /** Digits to keep; the first is the negative class (b = −1), the second the positive one. */
+  digits: z.tuple([z.number().int().min(0).max(9), z.number().int().min(0).max(9)]).default([0, 1]),
+  trainPerAgent: int('trainPerAgent', 1).default(200),
+  valPerAgent: int('valPerAgent', 1).default(200),
+});
+
+const binaryLogregProblem = z.strictObject({
+  type: z.literal('binary-logreg-hpo'),
+  data: mnistData,
+  /** 'sum' as in SEED-002 (sums over samples, not means), or 'mean'. */
+  reduction: z.enum(['sum', 'mean']).default('sum'),
+  batch: batchSchema.default('full'),
+});
+
 export const topologySchema = z
   .strictObject({
     type: z.enum(['complete', 'ring', 'path', 'star', 'torus', 'exponential', 'erdos-renyi', 'custom']),
@@ -94,7 +110,7 @@ export const configSchema = z.strictObject({
   seed: z.number().int().min(0).default(1),
   iterations: int('iterations', 0).default(100),
   evalEvery: int('evalEvery', 1).default(10),
-  problem: z.discriminatedUnion('type', [quadraticProblem, logregProblem]),
+  problem: z.discriminatedUnion('type', [quadraticProblem, logregProblem, binaryLogregProblem]),
   topology: topologySchema,
   algorithm: z.looseObject({ name: z.string({ error: 'expected an algorithm name' }) }),
   init: z.strictObject({ x: vectorInit.optional(), y: vectorInit.optional(), z: vectorInit.optional() }).default({}),
@@ -146,7 +162,7 @@ export function withPathsFrom(config: RunConfig, base: string): RunConfig {
   const at = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const problem = config.problem;
   if (problem.type === 'quadratic') return { ...config, problem: { ...problem, file: at(problem.file) } };
-  if (problem.data.source === 'libsvm') {
+  if (problem.type === 'logreg-hpo' && problem.data.source === 'libsvm') {
     const data = { ...problem.data, file: at(problem.data.file), ...(problem.data.testFile ? { testFile: at(problem.data.testFile) } : {}) };
     return { ...config, problem: { ...problem, data } };
   }

@@ -58,7 +58,13 @@ export class NeumannSample {
   /** Draws k, then ξ⁰, then ζ⁰…ζ^k (a fixed order, for determinism). */
   draw(rng: Rng): void {
     const { estimator, depth, K } = this.options;
-    this.depth = estimator === 'neumann-recursive' && depth === 'fixed' ? K - 1 : rng.int(K);
+    this.drawWithDepth(rng, estimator === 'neumann-recursive' && depth === 'fixed' ? K - 1 : rng.int(K));
+  }
+
+  /** Draws ξ⁰ and ζ⁰…ζ^depth for a depth chosen by the caller (depth < K). */
+  drawWithDepth(rng: Rng, depth: number): void {
+    if (!(depth >= 0 && depth < this.lower.length)) throw new RangeError(`Neumann depth ${depth} outside 0..${this.lower.length - 1}`);
+    this.depth = depth;
     this.upperSampler.draw(this.upper, rng);
     for (let j = 0; j <= this.depth; j++) this.lowerSampler.draw(this.lower[j]!, rng);
   }
