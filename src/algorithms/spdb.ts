@@ -47,7 +47,7 @@ export interface SpdbState extends AgentStateBase {
 
 /** n_k = ⌈½ ln √(k+1)⌉ = ⌈¼ ln(k+1)⌉ Neumann terms at iteration k (§4.3). */
 export function logDepth(k: number): number {
-  return Math.ceil(0.25 * Math.log(k + 1) - 1e-12);
+  return Math.max(0, Math.ceil(0.25 * Math.log(k + 1) - 1e-12));
 }
 
 function workspace(ctx: AgentContext, p: SpdbParams) {
