@@ -4,6 +4,8 @@
  * (exit code 2); `--debug` adds the stack trace.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { randomQuadraticInstance } from '../problems/quadratic.ts';
@@ -121,6 +123,23 @@ export async function main(argv: string[]): Promise<number> {
         const rows = Array.from({ length: t.graph.m }, (_, i) => [String(i), ...Array.from(t.weights.data.subarray(i * t.graph.m, (i + 1) * t.graph.m), (w) => (w === 0 ? '·' : w.toFixed(3)))]);
         console.log(table(['W', ...Array.from({ length: t.graph.m }, (_, j) => String(j))], rows));
       }
+    });
+
+  program
+    .command('reproduce')
+    .description('reproduce a paper experiment: l-pdbo-table1 (SEED-002 Table I)')
+    .argument('<experiment>', 'l-pdbo-table1')
+    .option('--out <dir>', 'parent directory of the runs (default runs/<experiment>-<time>)')
+    .option('--iterations <n>', 'iterations per algorithm', positiveInteger('--iterations'), 300)
+    .option('--force', 'replace existing run directories')
+    .action(async (experiment: string, opts: { out?: string; iterations: number; force?: boolean }) => {
+      if (experiment !== 'l-pdbo-table1') throw new ConfigError('experiment', `unknown experiment '${experiment}' (known: l-pdbo-table1)`);
+      const dir = opts.out ?? defaultRunDir(experiment);
+      const results = await reproduceTable1({ dir, iterations: opts.iterations, force: opts.force ?? false, log: (m) => console.log(m) });
+      const text = formatTable1(results);
+      writeFileSync(join(dir, 'table1.md'), `${text}\n`);
+      console.log(`\nHessians computed (per node) to reach each average test accuracy, MNIST 0/1, SEED-002 Table I:\n\n${text}\n`);
+      console.log(`final test accuracy: ${results.map((r) => `${r.algorithm} ${r.finalAccuracy.toFixed(4)}`).join(', ')}; table in ${join(dir, 'table1.md')}`);
     });
 
   program

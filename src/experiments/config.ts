@@ -114,6 +114,12 @@ export const configSchema = z.strictObject({
   topology: topologySchema,
   algorithm: z.looseObject({ name: z.string({ error: 'expected an algorithm name' }) }),
   init: z.strictObject({ x: vectorInit.optional(), y: vectorInit.optional(), z: vectorInit.optional() }).default({}),
+  evaluation: z
+    .strictObject({
+      /** Solve the lower level at every evaluation for ‖∇Φ(x̄)‖², lower-level errors and the class-P metrics. */
+      groundTruth: z.boolean().default(true),
+    })
+    .default({ groundTruth: true }),
   output: z
     .strictObject({
       trace: z.boolean().default(false),

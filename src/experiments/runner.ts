@@ -9,7 +9,7 @@ import type { AgentContext, AnyAlgorithm, StateView } from '../algorithms/types.
 import { ConfigError } from '../errors.ts';
 import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
 import { allFinite, type Vec } from '../linalg/vector.ts';
-import { Evaluator, type MetricValues } from '../metrics/evaluate.ts';
+import { Evaluator, type RowMetrics } from '../metrics/evaluate.ts';
 import { Simulator } from '../network/simulator.ts';
 import { addCounts, CountingOracle, emptyCounts, ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
 import type { BilevelProblem } from '../problems/types.ts';
@@ -26,7 +26,7 @@ export type MetricsRow = {
   bytes: number;
 } & Record<OracleKind, number> &
   Record<`${OracleKind}Samples`, number> &
-  MetricValues & { elapsedMs: number };
+  RowMetrics & { elapsedMs: number };
 
 /** One row of trace.jsonl: every agent's iterates after `iteration` iterations. */
 export interface TraceRow {
@@ -130,7 +130,7 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
   }));
   const states = contexts.map((ctx) => algorithm.init(ctx, params));
   const workspaces = contexts.map((ctx) => algorithm.workspace(ctx, params));
-  const evaluator = new Evaluator(problem);
+  const evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
   evaluator.warmStart(run.init.y);
   const rows: MetricsRow[] = [];
   let elapsedMs = 0;
@@ -142,7 +142,7 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
     const oracleCols = {} as Record<OracleKind, number> & Record<`${OracleKind}Samples`, number>;
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
-    const metrics = evaluator.evaluate(views());
+    const metrics = evaluator.evaluateRow(views());
     const c = sim.counters;
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ...metrics, elapsedMs };
     rows.push(row);
@@ -170,7 +170,7 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
     if (bad) return { status: 'diverged', message: `diverged at iteration ${t}: ${bad} (try smaller step sizes)`, rows };
     if (t % config.evalEvery === 0 || t === total) {
       last = record(t);
-      if (!Number.isFinite(last.hypergradNormSq)) return { status: 'diverged', message: `diverged at iteration ${t}: the hypergradient norm is not finite`, rows };
+      if (last.hypergradNormSq !== undefined && !Number.isFinite(last.hypergradNormSq)) return { status: 'diverged', message: `diverged at iteration ${t}: the hypergradient norm is not finite`, rows };
     }
     sinks.progress?.(t, total, last);
   }

@@ -15,12 +15,13 @@ import { fullBatch, type AgentOracle, type BilevelProblem } from '../problems/ty
 import type { StateView } from '../algorithms/types.ts';
 import { newtonCg, type SmoothObjective } from './lower-solver.ts';
 
-export interface MetricValues {
-  hypergradNormSq: number;
+/** What an evaluation row holds; the ground-truth fields are absent when `groundTruth` is off. */
+export interface RowMetrics {
+  hypergradNormSq?: number;
   consensusX: number;
   consensusY: number;
   consensusZ?: number;
-  lowerError: number;
+  lowerError?: number;
   upperLoss: number;
   lowerLoss: number;
   testAccuracy?: number;
@@ -35,14 +36,23 @@ export interface MetricValues {
   prometheusMetric?: number;
 }
 
+/** A full evaluation (ground truth on). */
+export type MetricValues = RowMetrics & { hypergradNormSq: number; lowerError: number };
+
 export interface EvaluatorOptions {
   /** ‖∇_y ḡ‖ tolerance of the lower-level solve. */
   lowerGradTol: number;
   /** Relative residual tolerance of the H z = ∇_y f solve. */
   linearTol: number;
+  /**
+   * Solve the lower level for the hypergradient norm, lower-level errors and
+   * the INTERACT/Prometheus metrics. Off, only consensus, losses and accuracy
+   * are computed (cheap evaluations for long accuracy curves).
+   */
+  groundTruth: boolean;
 }
 
-const DEFAULTS: EvaluatorOptions = { lowerGradTol: 1e-9, linearTol: 1e-8 };
+const DEFAULTS: EvaluatorOptions = { lowerGradTol: 1e-9, linearTol: 1e-8, groundTruth: true };
 
 /** The average of some agents' full-batch lower-level losses, as a smooth function of y at fixed x. */
 function averagedLower(agents: ReadonlyArray<AgentOracle>, x: Vec): SmoothObjective {
@@ -145,7 +155,15 @@ export class Evaluator {
     });
   }
 
+  /** Every metric, ground truth included (the evaluator must have groundTruth on). */
   evaluate(views: ReadonlyArray<StateView>): MetricValues {
+    const row = this.evaluateRow(views);
+    if (row.hypergradNormSq === undefined || row.lowerError === undefined) throw new Error('Evaluator.evaluate needs groundTruth: true');
+    return row as MetricValues;
+  }
+
+  /** The metrics of one result row (ground truth only when the option is on). */
+  evaluateRow(views: ReadonlyArray<StateView>): RowMetrics {
     const p = this.problem;
     const xs = views.map((v) => v.x);
     const ys = views.map((v) => v.y);
@@ -153,37 +171,38 @@ export class Evaluator {
     const yBar = new Float64Array(p.dy);
     meanInto(xBar, xs);
     meanInto(yBar, ys);
-    const grad = new Float64Array(p.dx);
-    this.hypergradient(xBar, grad);
     const full = fullBatch();
     const global = p.problemClass === 'global';
     const yOf = (i: number): Vec => (global ? yBar : ys[i]!);
     const m = p.m;
-    const lowerError = global ? distSq(yBar, this.yStar[0]!) : ys.reduce((s, y, i) => s + distSq(y, this.yStar[i]!), 0) / m;
-    const values: MetricValues = {
-      hypergradNormSq: norm2Sq(grad),
+    const values: RowMetrics = {
       consensusX: consensusError(xs, xBar),
       consensusY: consensusError(ys, yBar),
-      lowerError,
       upperLoss: p.agents.reduce((s, a, i) => s + a.f(xBar, yOf(i), full), 0) / m,
       lowerLoss: p.agents.reduce((s, a, i) => s + a.lowerDataLoss(xBar, yOf(i), full), 0) / m,
     };
+    if (this.options.groundTruth) {
+      const grad = new Float64Array(p.dx);
+      this.hypergradient(xBar, grad);
+      values.hypergradNormSq = norm2Sq(grad);
+      values.lowerError = global ? distSq(yBar, this.yStar[0]!) : ys.reduce((s, y, i) => s + distSq(y, this.yStar[i]!), 0) / m;
+      if (!global) {
+        values.lowerErrors = ys.map((y, i) => distSq(y, this.yStar[i]!));
+        let own = 0;
+        ys.forEach((y, i) => {
+          this.ownLowerSolution(xs[i]!, i, this.yOwn[i]!);
+          own += distSq(y, this.yOwn[i]!);
+        });
+        const spread = values.consensusX * m;
+        values.interactMetric = values.hypergradNormSq + spread + own;
+        if (views[0]!.xTilde) values.prometheusMetric = views.reduce((s, v) => s + distSq(v.xTilde!, xBar), 0) + spread + own;
+      }
+    }
     if (views[0]!.z) {
       const zs = views.map((v) => v.z!);
       const zBar = new Float64Array(zs[0]!.length);
       meanInto(zBar, zs);
       values.consensusZ = consensusError(zs, zBar);
-    }
-    if (!global) {
-      values.lowerErrors = ys.map((y, i) => distSq(y, this.yStar[i]!));
-      let own = 0;
-      ys.forEach((y, i) => {
-        this.ownLowerSolution(xs[i]!, i, this.yOwn[i]!);
-        own += distSq(y, this.yOwn[i]!);
-      });
-      const spread = values.consensusX * m;
-      values.interactMetric = values.hypergradNormSq + spread + own;
-      if (views[0]!.xTilde) values.prometheusMetric = views.reduce((s, v) => s + distSq(v.xTilde!, xBar), 0) + spread + own;
     }
     if (p.testAccuracy) {
       const acc = p.testAccuracy;

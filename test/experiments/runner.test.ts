@@ -140,7 +140,7 @@ test('a completed run directory: resolved config, topology, metrics rows and sum
       const cur = (rows[i] as unknown as Record<string, number>)[key]!;
       assert.ok(cur >= prev, `${key} is monotone: ${prev} then ${cur} at iteration ${rows[i]!.iteration}`);
     }
-  assert.ok(rows.at(-1)!.hypergradNormSq < rows[0]!.hypergradNormSq, 'default step sizes make progress on the instance');
+  assert.ok(rows.at(-1)!.hypergradNormSq! < rows[0]!.hypergradNormSq!, 'default step sizes make progress on the instance');
 
   // summary.json
   const summary = readJson(join(dir, 'summary.json')) as Record<string, unknown>;
