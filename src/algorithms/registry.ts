@@ -6,10 +6,33 @@ import { sldbo } from './sldbo.ts';
 import { sparkle } from './sparkle.ts';
 import { lPdbo } from './l-pdbo.ts';
 import { spdb } from './spdb.ts';
+import { maDsbo } from './ma-dsbo.ts';
+import { dsbo } from './dsbo.ts';
+import { gossipDsbo } from './gossip-dsbo.ts';
+import { dSgd, gtDsgd, interact, svrInteract } from './interact.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import type { AnyAlgorithm } from './types.ts';
 
-export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [dSoba, dSobaFo, cdBsvrgd, vrdbo, mdbo, sldbo, sparkle, lPdbo, spdb];
+export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [
+  // class G
+  dSoba,
+  dSobaFo,
+  cdBsvrgd,
+  vrdbo,
+  mdbo,
+  maDsbo,
+  dsbo,
+  gossipDsbo,
+  sldbo,
+  sparkle,
+  // class P
+  interact,
+  svrInteract,
+  gtDsgd,
+  dSgd,
+  lPdbo,
+  spdb,
+];
 
 export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
   const found = ALGORITHMS.find((a) => a.name === name);
