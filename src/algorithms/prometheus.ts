@@ -65,6 +65,10 @@
  * - Prox-DSGD: first step 1 minibatch (u₀); then 1 minibatch per step.
  * L_g defaults to 1.1 × a power-iteration estimate of the agent's local
  * Hessian at the initial point (30 counted full-batch HVPs in the first step).
+ *
+ * Defaults (α = 0.1, β = 0.1, τ = 1, q = 10, K = 10, batch = the problem's)
+ * are our choices: the paper's values are in its appendix, which the seed
+ * lacks (§3.7 [GAP]); Theorem 1 only bounds α and β.
  */
 import { z } from 'zod';
 import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';

@@ -10,6 +10,7 @@ import { maDsbo } from './ma-dsbo.ts';
 import { dsbo } from './dsbo.ts';
 import { gossipDsbo } from './gossip-dsbo.ts';
 import { dSgd, gtDsgd, interact, svrInteract } from './interact.ts';
+import { prometheus, prometheusDir, prometheusSg, proxDsgd } from './prometheus.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import type { AnyAlgorithm } from './types.ts';
 
@@ -32,6 +33,10 @@ export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [
   dSgd,
   lPdbo,
   spdb,
+  prometheus,
+  prometheusSg,
+  prometheusDir,
+  proxDsgd,
 ];
 
 export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
+import { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } from '../experiments/estimator-variance.ts';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { randomQuadraticInstance } from '../problems/quadratic.ts';
@@ -140,6 +141,18 @@ export async function main(argv: string[]): Promise<number> {
       writeFileSync(join(dir, 'table1.md'), `${text}\n`);
       console.log(`\nHessians computed (per node) to reach each average test accuracy, MNIST 0/1, SEED-002 Table I:\n\n${text}\n`);
       console.log(`final test accuracy: ${results.map((r) => `${r.algorithm} ${r.finalAccuracy.toFixed(4)}`).join(', ')}; table in ${join(dir, 'table1.md')}`);
+    });
+
+  program
+    .command('estimator-variance')
+    .description('SEED-003 §5.1 / Fig. 1: mean and variance of the Hessian-inverse estimators on A = 0.25·I₂')
+    .option('--trials <n>', 'Monte Carlo trials', positiveInteger('--trials'), 10000)
+    .option('--K <k>', 'Neumann terms K', positiveInteger('--K'), 10)
+    .option('--sigma <s>', 'standard deviation of the Hessian noise', finiteNumber('--sigma'), 0.05)
+    .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
+    .action((opts: { trials: number; K: number; sigma: number; seed: number }) => {
+      const parsed = parseWith(estimatorVarianceSchema, { trials: opts.trials, K: opts.K, sigma: opts.sigma, seed: opts.seed }, '--');
+      console.log(formatEstimatorVariance(estimatorVariance(parsed)));
     });
 
   program
