@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeDataset, type Dataset } from '../../src/data/dataset.ts';
 import { LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
+import { BinaryLogregHpoOracle } from '../../src/problems/binary-logreg-hpo.ts';
 import { parseQuadraticInstance, quadraticProblem, randomQuadraticInstance } from '../../src/problems/quadratic.ts';
 import { fullBatch, type AgentOracle, type Batch } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
@@ -317,4 +318,35 @@ test('logreg HPO: repeated calls give identical outputs (workspaces do not leak 
   o.gradF(x, y, fullBatch(), new Float64Array(5), new Float64Array(15));
   o.hvp(x, y, v, minibatch(), new Float64Array(15));
   assert.deepEqual(run(), first);
+});
+
+// ------------------------------------------------------------------ binary logistic HPO (L-PDBO, class P)
+
+function binarySetup(seed: number, reduction: 'sum' | 'mean') {
+  const rng = new Rng(seed, 'binary-fd');
+  const train = randomDataset(rng, 25, 6, 2);
+  const val = randomDataset(rng, 18, 6, 2);
+  const o = new BinaryLogregHpoOracle(train, val, reduction);
+  return { o, x: randomVec(rng, 6, 0.5), y: randomVec(rng, 6), rng };
+}
+
+for (const reduction of ['sum', 'mean'] as const) {
+  test(`binary logistic HPO (${reduction}), full batch and a minibatch: all oracles match finite differences`, () => {
+    const { o, x, y, rng } = binarySetup(4, reduction);
+    checkOracle(`binary ${reduction} full`, o, x, y, fullBatch(), rng);
+    checkOracle(`binary ${reduction} minibatch`, o, x, y, { full: false, size: 5, indices: Int32Array.from([3, 0, 17, 11, 7]), seed: 1 }, rng);
+  });
+}
+
+test('binary logistic HPO: the sum reduction scales a minibatch to estimate the full sum; g = data loss + θᵀdiag(e^λ)θ', () => {
+  const { o, x, y } = binarySetup(5, 'sum');
+  const fullLoss = o.lowerDataLoss(x, y, fullBatch());
+  // Every row once, as a minibatch of all 25 rows, equals the full sum.
+  const all: Batch = { full: false, size: 25, indices: Int32Array.from({ length: 25 }, (_, i) => i), seed: 0 };
+  assert.ok(Math.abs(o.lowerDataLoss(x, y, all) - fullLoss) < 1e-10 * Math.abs(fullLoss));
+  let reg = 0;
+  for (let i = 0; i < 6; i++) reg += Math.exp(x[i]!) * y[i]! * y[i]!;
+  assert.ok(Math.abs(o.g(x, y, fullBatch()) - fullLoss - reg) < 1e-10 * Math.abs(fullLoss + reg));
+  const mean = new BinaryLogregHpoOracle(o.train, o.val, 'mean');
+  assert.ok(Math.abs(mean.lowerDataLoss(x, y, fullBatch()) * 25 - fullLoss) < 1e-9 * fullLoss);
 });
