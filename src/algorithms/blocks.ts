@@ -5,7 +5,8 @@
  * algorithm file reads as its paper's update equations.
  */
 import { z } from 'zod';
-import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
+import { axpy, lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
+import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { AgentOracle, Batch } from '../problems/types.ts';
 import type { Rng } from '../random/rng.ts';
@@ -108,4 +109,31 @@ export function trackUpdate(tracker: Vec, mixedTracker: Vec, newDirection: Vec, 
   if (tracker !== mixedTracker) tracker.set(mixedTracker);
   axpy(1, newDirection, tracker);
   axpy(-1, oldDirection, tracker);
+}
+
+/**
+ * The η-interpolated gossip step of SEED-000 line 8 (CD-BSVRGD, VRDBO, MDBO):
+ * v_{t+½} = Proj(mixed − β·dir), v_{t+1} = v + η(v_{t+½} − v). `half` is
+ * scratch of length ≥ v.length; radius Infinity means no projection.
+ */
+export function interpolatedStep(v: Vec, mixed: Vec, beta: number, dir: Vec, eta: number, half: Vec, radius = Infinity): void {
+  const h = half.subarray(0, v.length);
+  lincomb(h, 1, mixed, -beta, dir);
+  projectBall(h, radius);
+  lincomb(v, 1 - eta, v, eta, h);
+}
+
+/**
+ * `steps` rounds of decentralized (stochastic) gradient descent on y at fixed
+ * x: draw a lower minibatch, g = ∇_y g(x, y), y ← Σ_j w_ij y_j − β g (one
+ * communication round of d_y floats each). The inner loops of MA-DSBO, DSBO
+ * and Gossip-DSBO.
+ */
+export async function gossipLowerSteps(ctx: AgentContext, x: Vec, y: Vec, beta: number, steps: number, sampler: BatchSampler, batch: Batch, rng: Rng, gy: Vec): Promise<void> {
+  for (let t = 0; t < steps; t++) {
+    sampler.draw(batch, rng);
+    ctx.oracle.gradG(x, y, batch, null, gy);
+    await mixRound(ctx.link, y, y);
+    axpy(-beta, gy, y);
+  }
 }

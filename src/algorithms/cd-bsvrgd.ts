@@ -30,10 +30,10 @@
  * `zRadius` default none; batch sizes default to the problem's.
  */
 import { z } from 'zod';
-import { lincomb, projectBall, type Vec } from '../linalg/vector.ts';
+import type { Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { Rng } from '../random/rng.ts';
-import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch } from './blocks.ts';
+import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch, interpolatedStep } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z
@@ -105,13 +105,6 @@ function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-/** v ← v + η·(mixed − β·dir − v), with the half step projected when radius is finite. */
-function interpolate(v: Vec, mixed: Vec, beta: number, dir: Vec, eta: number, half: Vec, radius = Infinity): void {
-  const h = half.subarray(0, v.length);
-  lincomb(h, 1, mixed, -beta, dir);
-  projectBall(h, radius);
-  lincomb(v, 1 - eta, v, eta, h);
-}
 
 async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<CdBsvrgdState> {
   const o = ctx.oracle;
@@ -160,9 +153,9 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
   s.zPrev.set(s.z);
-  interpolate(s.x, mixed.x, p.beta1, s.p, p.eta, ws.next);
-  interpolate(s.y, mixed.y, p.beta2, s.q, p.eta, ws.next);
-  interpolate(s.z, mixed.z, p.beta3, s.r, p.eta, ws.next, p.zRadius ?? Infinity);
+  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.next);
+  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.next);
+  interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.next, p.zRadius ?? Infinity);
   s.t++;
   return s;
 }

@@ -42,7 +42,7 @@ import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import { Rng } from '../random/rng.ts';
-import { BatchPair, param } from './blocks.ts';
+import { BatchPair, gossipLowerSteps, param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -94,12 +94,7 @@ type Workspace = ReturnType<typeof workspace>;
 async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParams): Promise<DsboState> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
-  for (let t = 0; t < p.innerSteps; t++) {
-    ws.lowerSampler.draw(ws.lower, s.rng);
-    o.gradG(s.x, s.y, ws.lower, null, ws.gy);
-    await mixRound(ctx.link, s.y, s.y);
-    axpy(-p.beta, ws.gy, s.y);
-  }
+  await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
   // 2. Explicit H_i and J_i at (x, y^T) on one lower batch; ∇F on the upper batch.
   ws.pair.draw(s.rng);
   o.hessian(s.x, s.y, ws.pair.lower, ws.hessian.data);

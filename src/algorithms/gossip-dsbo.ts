@@ -42,11 +42,11 @@
  */
 import { z } from 'zod';
 import { choleskySolve, gemv, type Matrix } from '../linalg/matrix.ts';
-import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
+import { lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import { Rng } from '../random/rng.ts';
-import { BatchPair, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { BatchPair, gossipLowerSteps, param, payloadLayout, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -119,12 +119,7 @@ function solveImplicit(s: GossipDsboState, ctx: AgentContext, ws: Workspace): Ve
 async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: GossipDsboParams): Promise<GossipDsboState> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
-  for (let t = 0; t < p.innerSteps; t++) {
-    ws.lowerSampler.draw(ws.lower, s.rng);
-    o.gradG(s.x, s.y, ws.lower, null, ws.gy);
-    await mixRound(ctx.link, s.y, s.y);
-    axpy(-p.beta, ws.gy, s.y);
-  }
+  await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
   // 2. Local H, J on the lower batch ζ and ∇F on the upper batch ξ, at (x, y^T).
   ws.pair.draw(s.rng);
   o.hessian(s.x, s.y, ws.pair.lower, ws.hessian);

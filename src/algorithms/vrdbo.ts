@@ -32,7 +32,7 @@ import { BatchSampler } from '../problems/batch.ts';
 import type { Batch } from '../problems/types.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
 import { Rng } from '../random/rng.ts';
-import { param, payloadLayout, stormUpdate, trackUpdate } from './blocks.ts';
+import { param, payloadLayout, stormUpdate, trackUpdate, interpolatedStep } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const shared = {
@@ -127,11 +127,6 @@ function workspace(ctx: AgentContext, p: Params) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-function interpolate(v: Vec, mixed: Vec, beta: number, dir: Vec, eta: number, half: Vec): void {
-  const h = half.subarray(0, v.length);
-  lincomb(h, 1, mixed, -beta, dir);
-  lincomb(v, 1 - eta, v, eta, h);
-}
 
 /** One estimate of (∇̃F, ∇_y g) at (x, y) on the drawn samples. */
 function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: NeumannSample, lower: Batch, x: Vec, y: Vec, outF: Vec, outY: Vec): void {
@@ -188,8 +183,8 @@ async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, 
   }
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
-  interpolate(s.x, mixed.x, p.beta1, s.p, p.eta, ws.half);
-  interpolate(s.y, mixed.y, p.beta2, s.q, p.eta, ws.half);
+  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.half);
+  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.half);
   s.t++;
   return s;
 }
