@@ -114,13 +114,12 @@ export function trackUpdate(tracker: Vec, mixedTracker: Vec, newDirection: Vec, 
 /**
  * The η-interpolated gossip step of SEED-000 line 8 (CD-BSVRGD, VRDBO, MDBO):
  * v_{t+½} = Proj(mixed − β·dir), v_{t+1} = v + η(v_{t+½} − v). `half` is
- * scratch of length ≥ v.length; radius Infinity means no projection.
+ * scratch of the same length as v; radius Infinity means no projection.
  */
 export function interpolatedStep(v: Vec, mixed: Vec, beta: number, dir: Vec, eta: number, half: Vec, radius = Infinity): void {
-  const h = half.subarray(0, v.length);
-  lincomb(h, 1, mixed, -beta, dir);
-  projectBall(h, radius);
-  lincomb(v, 1 - eta, v, eta, h);
+  lincomb(half, 1, mixed, -beta, dir);
+  projectBall(half, radius);
+  lincomb(v, 1 - eta, v, eta, half);
 }
 
 /**

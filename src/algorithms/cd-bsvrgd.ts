@@ -30,7 +30,7 @@
  * `zRadius` default none; batch sizes default to the problem's.
  */
 import { z } from 'zod';
-import type { Vec } from '../linalg/vector.ts';
+import { projectBall, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { Rng } from '../random/rng.ts';
 import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch, interpolatedStep } from './blocks.ts';
@@ -99,7 +99,10 @@ function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
     uPrev: vec(dx),
     vPrev: vec(dy),
     wPrev: vec(dy),
-    next: vec(Math.max(dx, dy)),
+    halfX: vec(dx),
+    halfY: vec(dy),
+    /** STORM coefficients 1 − α_iη² (derived from the parameters). */
+    coef: coefficients(p),
   };
 }
 
@@ -124,7 +127,7 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
   } else {
     ws.later.draw(s.rng);
     localEstimators(o, s.x, s.y, s.z, ws.later, ws.scratch, ws.newF, ws.newH, ws.newY);
-    const [c1, c2, c3] = coefficients(p);
+    const [c1, c2, c3] = ws.coef;
     if (c1 !== 0 || c2 !== 0 || c3 !== 0) localEstimators(o, s.xPrev, s.yPrev, s.zPrev, ws.later, ws.scratch, ws.oldF, ws.oldH, ws.oldY);
     else {
       ws.oldF.fill(0);
@@ -153,9 +156,9 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
   s.zPrev.set(s.z);
-  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.next);
-  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.next);
-  interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.next, p.zRadius ?? Infinity);
+  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
+  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
+  interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.halfY, p.zRadius ?? Infinity);
   s.t++;
   return s;
 }
@@ -168,17 +171,19 @@ export const cdBsvrgd: Algorithm<CdBsvrgdParams, CdBsvrgdState, Workspace> = {
   communicates: '1 round: (x, y, z, p, q, r), 2d_x + 4d_y floats per message (d_x + 2d_y at t = 0)',
   reconstruction: false,
   params,
-  init: (ctx) => {
+  init: (ctx, p) => {
     const { dx, dy } = ctx;
+    const z0 = Float64Array.from(ctx.init.z);
+    projectBall(z0, p.zRadius ?? Infinity);
     return {
       t: 0,
       rng: new Rng(ctx.seed, 'cd-bsvrgd'),
       x: Float64Array.from(ctx.init.x),
       y: Float64Array.from(ctx.init.y),
-      z: Float64Array.from(ctx.init.z),
+      z: z0,
       xPrev: Float64Array.from(ctx.init.x),
       yPrev: Float64Array.from(ctx.init.y),
-      zPrev: Float64Array.from(ctx.init.z),
+      zPrev: Float64Array.from(z0),
       u: new Float64Array(dx),
       v: new Float64Array(dy),
       w: new Float64Array(dy),

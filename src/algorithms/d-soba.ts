@@ -26,7 +26,11 @@
  * sources ([MEM], §3.12); we use (§7.3) a step of length δ along z/‖z‖:
  *   central: [∇G(x, y + δ ẑ) − ∇G(x, y − δ ẑ)] ‖z‖/(2δ)   (2 extra ∇G)
  *   forward: [∇G(x, y + δ ẑ) − ∇G(x, y)] ‖z‖/δ            (1 extra ∇G)
- * where ∇G = (∇_x G, ∇_y G) gives both J̃z and H̃z; ẑ = z/‖z‖ and z = 0 gives 0.
+ * where ∇G = (∇_x G, ∇_y G) gives both J̃z and H̃z; ẑ = z/‖z‖. While z = 0
+ * (the first iteration from the default start) J̃z = H̃z = 0 exactly and only
+ * ∇_y G is evaluated, so that iteration counts 1 ∇G instead of 3 (or 2).
+ * Note: §3.12 writes the step as y ± δz (length δ‖z‖); §7.3 makes δ relative
+ * to ‖z‖, which we read as a step of length δ along z/‖z‖.
  */
 import { z } from 'zod';
 import { axpy, lincomb, norm2Sq, sub, type Vec } from '../linalg/vector.ts';
@@ -34,20 +38,20 @@ import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { Batch } from '../problems/types.ts';
 import { Rng } from '../random/rng.ts';
+import { param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
-const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
 
 const soParams = z.strictObject({
-  alpha: positive('alpha').default(0.05).describe('upper-level step size α'),
-  beta: positive('beta').default(0.1).describe('lower-level step size β'),
-  gamma: positive('gamma').default(0.1).describe('auxiliary (z) step size γ'),
-  theta: positive('theta').max(1, { error: 'theta must be ≤ 1' }).default(0.5).describe('moving-average weight θ ∈ (0, 1]'),
+  alpha: param.positive('alpha').default(0.05).describe('upper-level step size α'),
+  beta: param.positive('beta').default(0.1).describe('lower-level step size β'),
+  gamma: param.positive('gamma').default(0.1).describe('auxiliary (z) step size γ'),
+  theta: param.positive('theta').max(1, { error: 'theta must be ≤ 1' }).default(0.5).describe('moving-average weight θ ∈ (0, 1]'),
   hTiming: z.enum(['previous', 'current']).default('previous').describe("x step uses h^t ('previous', Algorithm 1) or h^{t+1} ('current')"),
 });
 
 const foParams = soParams.extend({
-  delta: positive('delta').default(1e-3).describe('finite-difference step δ (length of the step along z/‖z‖)'),
+  delta: param.positive('delta').default(1e-3).describe('finite-difference step δ (length of the step along z/‖z‖)'),
   stencil: z.enum(['central', 'forward']).default('central').describe('finite-difference stencil'),
 });
 

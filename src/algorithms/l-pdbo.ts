@@ -46,7 +46,7 @@ export interface LPdboState extends AgentStateBase {
   s: Vec;
 }
 
-function workspace(ctx: AgentContext) {
+function workspace(ctx: AgentContext, p: LPdboParams) {
   const { dx, dy } = ctx;
   const upper = new BatchSampler(ctx.oracle.upperSamples, ctx.batch.upper);
   const lower = new BatchSampler(ctx.oracle.lowerSamples, ctx.batch.lower);
@@ -64,7 +64,7 @@ function workspace(ctx: AgentContext) {
     hv: new Float64Array(dy),
     jv: new Float64Array(dx),
     xNew: new Float64Array(dx),
-    hessian: new Float64Array(0),
+    hessian: { rows: dy, cols: dy, data: new Float64Array(p.hessian === 'matrix' ? dy * dy : 0) },
   };
 }
 
@@ -93,9 +93,8 @@ async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboPar
   // (6b) and (6c) at the old point (x^k, θ^k).
   o.gradG(s.x, s.y, ws.xi1, null, ws.gy);
   if (p.hessian === 'matrix') {
-    if (ws.hessian.length !== ctx.dy * ctx.dy) ws.hessian = new Float64Array(ctx.dy * ctx.dy);
-    o.hessian(s.x, s.y, ws.xi2, ws.hessian);
-    gemv(ws.hv, { rows: ctx.dy, cols: ctx.dy, data: ws.hessian }, s.v);
+    o.hessian(s.x, s.y, ws.xi2, ws.hessian.data);
+    gemv(ws.hv, ws.hessian, s.v);
   } else o.hvp(s.x, s.y, s.v, ws.xi2, ws.hv);
   o.gradF(s.x, s.y, ws.zeta1, ws.fx, ws.fy);
   axpy(-p.gammaV, ws.hv, s.v);
@@ -129,5 +128,6 @@ export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {
   }),
   workspace,
   step,
-  view: (s) => ({ x: s.x, y: s.y, z: s.v }),
+  // v is local (never gossiped), so no consensus error is reported for it.
+  view: (s) => ({ x: s.x, y: s.y }),
 };

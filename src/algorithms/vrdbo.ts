@@ -28,8 +28,6 @@
 import { z } from 'zod';
 import { lincomb, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
-import { BatchSampler } from '../problems/batch.ts';
-import type { Batch } from '../problems/types.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
 import { Rng } from '../random/rng.ts';
 import { param, payloadLayout, stormUpdate, trackUpdate, interpolatedStep } from './blocks.ts';
@@ -101,17 +99,9 @@ function init(ctx: AgentContext, label: string): VrdboState {
 function workspace(ctx: AgentContext, p: Params) {
   const { dx, dy } = ctx;
   const sizes = (b: number | 'full' | undefined) => (b === undefined ? ctx.batch : { upper: b, lower: b });
-  const lowerSize = (b: number | 'full' | undefined) => sizes(b).lower;
-  const lowerFirst = new BatchSampler(ctx.oracle.lowerSamples, lowerSize(p.batch0));
-  const lowerLater = new BatchSampler(ctx.oracle.lowerSamples, lowerSize(p.batch1));
   return {
     first: new NeumannSample(ctx.oracle, sizes(p.batch0), p),
     later: new NeumannSample(ctx.oracle, sizes(p.batch1), p),
-    lowerFirst,
-    lowerLater,
-    /** ζ_t for ∇_y g (drawn after the Neumann samples). */
-    lowerBatchFirst: lowerFirst.create(),
-    lowerBatch: lowerLater.create(),
     scratch: neumannScratch(dx, dy),
     initial: payloadLayout([['x', dx], ['y', dy]] as const),
     full: payloadLayout([['x', dx], ['y', dy], ['p', dx], ['q', dy]] as const),
@@ -121,27 +111,26 @@ function workspace(ctx: AgentContext, p: Params) {
     oldY: new Float64Array(dy),
     uPrev: new Float64Array(dx),
     vPrev: new Float64Array(dy),
-    half: new Float64Array(Math.max(dx, dy)),
+    halfX: new Float64Array(dx),
+    halfY: new Float64Array(dy),
   };
 }
 
 type Workspace = ReturnType<typeof workspace>;
 
 
-/** One estimate of (∇̃F, ∇_y g) at (x, y) on the drawn samples. */
-function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: NeumannSample, lower: Batch, x: Vec, y: Vec, outF: Vec, outY: Vec): void {
+/** One estimate of (∇̃F, ∇_y g) at (x, y) on the drawn samples; ∇_y g shares the JVP's minibatch ζ⁰ (§7.10). */
+function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: NeumannSample, x: Vec, y: Vec, outF: Vec, outY: Vec): void {
   neumannHypergradient(ctx.oracle, x, y, sample, s.lg, ws.scratch, outF);
-  ctx.oracle.gradG(x, y, lower, null, outY);
+  ctx.oracle.gradG(x, y, sample.lower[0]!, null, outY);
 }
 
 async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<VrdboState> {
   let mixed: { x: Vec; y: Vec };
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
-    const lower = ws.lowerBatchFirst;
     ws.first.draw(s.rng);
-    ws.lowerFirst.draw(lower, s.rng);
-    estimates(ctx, s, ws, ws.first, lower, s.x, s.y, s.u, s.v);
+    estimates(ctx, s, ws, ws.first, s.x, s.y, s.u, s.v);
     s.p.set(s.u);
     s.q.set(s.v);
     const m = ws.initial;
@@ -150,17 +139,15 @@ async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, 
     await mixRound(ctx.link, m.payload, m.payload);
     mixed = m;
   } else {
-    const lower = ws.lowerBatch;
     ws.later.draw(s.rng);
-    ws.lowerLater.draw(lower, s.rng);
-    estimates(ctx, s, ws, ws.later, lower, s.x, s.y, ws.newF, ws.newY);
+    estimates(ctx, s, ws, ws.later, s.x, s.y, ws.newF, ws.newY);
     ws.uPrev.set(s.u);
     ws.vPrev.set(s.v);
     if (kind === 'storm') {
       const e2 = p.eta * p.eta;
       const c1 = Math.abs(1 - p.alpha1 * e2) < 1e-12 ? 0 : 1 - p.alpha1 * e2;
       const c2 = Math.abs(1 - p.alpha2 * e2) < 1e-12 ? 0 : 1 - p.alpha2 * e2;
-      if (c1 !== 0 || c2 !== 0) estimates(ctx, s, ws, ws.later, lower, s.xPrev, s.yPrev, ws.oldF, ws.oldY);
+      if (c1 !== 0 || c2 !== 0) estimates(ctx, s, ws, ws.later, s.xPrev, s.yPrev, ws.oldF, ws.oldY);
       else {
         ws.oldF.fill(0);
         ws.oldY.fill(0);
@@ -183,8 +170,8 @@ async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, 
   }
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
-  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.half);
-  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.half);
+  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
+  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
   s.t++;
   return s;
 }

@@ -19,12 +19,16 @@ import { newtonCg, type SmoothObjective } from './lower-solver.ts';
 export interface RowMetrics {
   hypergradNormSq?: number;
   consensusX: number;
-  consensusY: number;
+  /** Class G only: in class P each y_i is personal, so its spread is not an error. */
+  consensusY?: number;
   consensusZ?: number;
   lowerError?: number;
   upperLoss: number;
   lowerLoss: number;
+  /** Class G: accuracy of ȳ; class P: mean over agents of y_i's accuracy (the models are the y_i). */
   testAccuracy?: number;
+  /** Present (true) when a ground-truth lower-level solve did not reach its tolerance. */
+  lowerSolveFailed?: boolean;
   /** Class P: ‖y_i − y_i*(x̄)‖² per agent. */
   lowerErrors?: number[];
   /**
@@ -85,6 +89,8 @@ export class Evaluator {
   private readonly zStar: Float64Array[];
   /** Class P: warm starts of y_i*(x_i) at each agent's own x_i. */
   private readonly yOwn: Float64Array[];
+  /** Whether every lower-level solve of the current evaluation converged. */
+  private solvesConverged = true;
 
   constructor(
     readonly problem: BilevelProblem,
@@ -101,7 +107,7 @@ export class Evaluator {
   private ownLowerSolution(x: Vec, i: number, y: Vec): void {
     const p = this.problem;
     if (p.exact) p.exact.lowerSolution(x, i, y);
-    else newtonCg(averagedLower([p.agents[i]!], x), y, { gradTol: this.options.lowerGradTol, maxIterations: 100 });
+    else if (!newtonCg(averagedLower([p.agents[i]!], x), y, { gradTol: this.options.lowerGradTol, maxIterations: 100 }).converged) this.solvesConverged = false;
   }
 
   /** Sets the warm start of the lower-level solves (e.g. the agents' initial y). */
@@ -133,7 +139,7 @@ export class Evaluator {
     groups.forEach((agents, s) => {
       const lower = averagedLower(agents, x);
       const y = this.yStar[s]!;
-      newtonCg(lower, y, { gradTol: this.options.lowerGradTol, maxIterations: 100 }, ws);
+      if (!newtonCg(lower, y, { gradTol: this.options.lowerGradTol, maxIterations: 100 }, ws).converged) this.solvesConverged = false;
       sumGx.fill(0);
       sumGy.fill(0);
       for (const a of agents) {
@@ -144,7 +150,7 @@ export class Evaluator {
       scale(1 / agents.length, sumGx);
       scale(1 / agents.length, sumGy);
       const z = this.zStar[s]!;
-      conjugateGradient((o, v) => lower.hvp(y, v, o), sumGy, z, { tol: this.options.linearTol, maxIter: 20 * p.dy + 200, workspace: ws });
+      if (!conjugateGradient((o, v) => lower.hvp(y, v, o), sumGy, z, { tol: this.options.linearTol, maxIter: 20 * p.dy + 200, workspace: ws }).converged) this.solvesConverged = false;
       // out += (∇_x f̄ − J̄ z) / (number of systems)
       const w = 1 / groups.length;
       axpy(w, sumGx, out);
@@ -175,9 +181,10 @@ export class Evaluator {
     const global = p.problemClass === 'global';
     const yOf = (i: number): Vec => (global ? yBar : ys[i]!);
     const m = p.m;
+    this.solvesConverged = true;
     const values: RowMetrics = {
       consensusX: consensusError(xs, xBar),
-      consensusY: consensusError(ys, yBar),
+      ...(global ? { consensusY: consensusError(ys, yBar) } : {}),
       upperLoss: p.agents.reduce((s, a, i) => s + a.f(xBar, yOf(i), full), 0) / m,
       lowerLoss: p.agents.reduce((s, a, i) => s + a.lowerDataLoss(xBar, yOf(i), full), 0) / m,
     };
@@ -198,7 +205,8 @@ export class Evaluator {
         if (views[0]!.xTilde) values.prometheusMetric = views.reduce((s, v) => s + distSq(v.xTilde!, xBar), 0) + spread + own;
       }
     }
-    if (views[0]!.z) {
+    if (!this.solvesConverged) values.lowerSolveFailed = true;
+    if (global && views[0]!.z) {
       const zs = views.map((v) => v.z!);
       const zBar = new Float64Array(zs[0]!.length);
       meanInto(zBar, zs);

@@ -42,7 +42,12 @@ export function prox(spec: ProxSpec, tau: number, v: Vec, out: Vec): void {
 
 /** out ← Π_X(v), the projection alone (h ignored), as Prometheus-dir uses it. */
 export function project(spec: ProxSpec, v: Vec, out: Vec): void {
-  prox({ ...(spec.box ? { box: spec.box } : {}), ...(spec.ball !== undefined ? { ball: spec.ball } : {}) }, 1, v, out);
+  const [lo, hi] = spec.box ?? [-Infinity, Infinity];
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i]!;
+    out[i] = a < lo ? lo : a > hi ? hi : a;
+  }
+  if (spec.ball !== undefined) projectBall(out, spec.ball);
 }
 
 /** h(x) = λ₁‖x‖₁ (0 without l1). */

@@ -41,7 +41,7 @@ for (const algorithm of ALGORITHMS) {
     assert.deepEqual(strip(a.rows), strip(b.rows), 'same seed, same rows');
     // INTERACT and SLDBO (by default) use full local batches: deterministic whatever the seed.
     if (FULL_BATCH.has(algorithm.name)) assert.deepEqual(strip(a.rows), strip(c.rows), 'full batches ignore the seed');
-    else assert.notDeepEqual(strip(a.rows).map((r) => r.consensusY), strip(c.rows).map((r) => r.consensusY), 'another seed, other samples');
+    else assert.notDeepEqual(strip(a.rows), strip(c.rows), 'another seed, other samples');
     const last = a.rows.at(-1)!;
     assert.ok(last.rounds >= 12 && last.messages === last.rounds * 10 && last.bytes > 0, 'communication is counted');
     assert.ok(last.gradF + last.gradG > 0, 'oracle calls are counted');

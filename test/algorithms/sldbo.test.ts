@@ -63,7 +63,7 @@ for (const [type, agents] of [
       const { metrics } = await run(STEPS, problem, topology({ type, agents }), 1500);
       assert.ok(metrics.hypergradNormSq < 1e-8, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
       assert.ok(metrics.consensusX < 1e-8, `consensus x = ${metrics.consensusX}`);
-      assert.ok(metrics.consensusY < 1e-8, `consensus y = ${metrics.consensusY}`);
+      assert.ok(metrics.consensusY! < 1e-8, `consensus y = ${metrics.consensusY}`);
       assert.ok(metrics.lowerError < 1e-8, `lower error = ${metrics.lowerError}`);
     });
   }

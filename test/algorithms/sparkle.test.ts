@@ -70,7 +70,7 @@ for (const [type, agents] of [
         const { metrics } = await run(sparkle, { ...STEPS, ...modes }, problem, topology({ type, agents }), 600);
         assert.ok(metrics.hypergradNormSq < 1e-8, `seed ${seed}: ‖∇Φ‖² = ${metrics.hypergradNormSq}`);
         assert.ok(metrics.consensusX < 1e-8, `seed ${seed}: consensus x = ${metrics.consensusX}`);
-        assert.ok(metrics.consensusY < 1e-8, `seed ${seed}: consensus y = ${metrics.consensusY}`);
+        assert.ok(metrics.consensusY! < 1e-8, `seed ${seed}: consensus y = ${metrics.consensusY}`);
         assert.ok(metrics.lowerError < 1e-8, `seed ${seed}: lower error = ${metrics.lowerError}`);
       }
     });
