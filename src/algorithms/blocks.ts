@@ -9,8 +9,8 @@ import { axpy, lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { AgentOracle, Batch } from '../problems/types.ts';
-import type { Rng } from '../random/rng.ts';
-import type { AgentContext } from './types.ts';
+import { Rng } from '../random/rng.ts';
+import type { AgentContext, AgentStateBase } from './types.ts';
 
 /** Schema helpers with messages that name the parameter. */
 export const param = {
@@ -135,4 +135,9 @@ export async function gossipLowerSteps(ctx: AgentContext, x: Vec, y: Vec, beta: 
     await mixRound(ctx.link, y, y);
     axpy(-beta, gy, y);
   }
+}
+
+/** The common start of every state: t = 0, the agent's own RNG stream for `label`, and copies of the initial x and y. */
+export function baseState(ctx: AgentContext, label: string): AgentStateBase {
+  return { t: 0, rng: new Rng(ctx.seed, label), x: Float64Array.from(ctx.init.x), y: Float64Array.from(ctx.init.y) };
 }

@@ -32,8 +32,7 @@
 import { z } from 'zod';
 import { projectBall, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch, interpolatedStep } from './blocks.ts';
+import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch, interpolatedStep } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z
@@ -176,10 +175,7 @@ export const cdBsvrgd: Algorithm<CdBsvrgdParams, CdBsvrgdState, Workspace> = {
     const z0 = Float64Array.from(ctx.init.z);
     projectBall(z0, p.zRadius ?? Infinity);
     return {
-      t: 0,
-      rng: new Rng(ctx.seed, 'cd-bsvrgd'),
-      x: Float64Array.from(ctx.init.x),
-      y: Float64Array.from(ctx.init.y),
+      ...baseState(ctx, 'cd-bsvrgd'),
       z: z0,
       xPrev: Float64Array.from(ctx.init.x),
       yPrev: Float64Array.from(ctx.init.y),

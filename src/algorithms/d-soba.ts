@@ -37,8 +37,7 @@ import { axpy, lincomb, norm2Sq, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { Batch } from '../problems/types.ts';
-import { Rng } from '../random/rng.ts';
-import { param } from './blocks.ts';
+import { baseState, param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 
@@ -91,10 +90,7 @@ interface DSobaWorkspace {
 
 function init(ctx: AgentContext): DSobaState {
   return {
-    t: 0,
-    rng: new Rng(ctx.seed, 'd-soba'),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, 'd-soba'),
     z: Float64Array.from(ctx.init.z),
     h: new Float64Array(ctx.dx),
   };

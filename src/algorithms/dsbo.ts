@@ -41,8 +41,7 @@ import { gemv, gemvT, type Matrix } from '../linalg/matrix.ts';
 import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, gossipLowerSteps, param } from './blocks.ts';
+import { baseState, BatchPair, gossipLowerSteps, param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -128,10 +127,7 @@ export const dsbo: Algorithm<DsboParams, DsboState, Workspace> = {
   reconstruction: true,
   params,
   init: (ctx) => ({
-    t: 0,
-    rng: new Rng(ctx.seed, 'dsbo'),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, 'dsbo'),
     zMatrix: new Float64Array(ctx.dx * ctx.dy),
   }),
   workspace,

@@ -45,8 +45,7 @@ import { choleskySolve, gemv, type Matrix } from '../linalg/matrix.ts';
 import { lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, gossipLowerSteps, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, BatchPair, gossipLowerSteps, param, payloadLayout, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -159,10 +158,7 @@ export const gossipDsbo: Algorithm<GossipDsboParams, GossipDsboState, Workspace>
   init: (ctx) => {
     const { dx, dy } = ctx;
     return {
-      t: 0,
-      rng: new Rng(ctx.seed, 'gossip-dsbo'),
-      x: Float64Array.from(ctx.init.x),
-      y: Float64Array.from(ctx.init.y),
+      ...baseState(ctx, 'gossip-dsbo'),
       hessianTracker: new Float64Array(dy * dy),
       jacobianTracker: new Float64Array(dx * dy),
       hessianPrev: new Float64Array(dy * dy),

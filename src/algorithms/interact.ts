@@ -92,8 +92,8 @@ import { mixRound } from '../network/link.ts';
 import { exactHypergradient, exactScratch } from '../hypergrad/exact.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
 import { fullBatch, type AgentOracle } from '../problems/types.ts';
-import { Rng } from '../random/rng.ts';
-import { param, payloadLayout, stormUpdate, trackUpdate } from './blocks.ts';
+import type { Rng } from '../random/rng.ts';
+import { baseState, param, payloadLayout, stormUpdate, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const PAPER = 'Liu, Zhang, Khanduri, Lu, Liu, MobiHoc 2022 (SEED-001)';
@@ -156,13 +156,6 @@ export interface DsgdState extends AgentStateBase {
   lg: number;
 }
 
-const fresh = (ctx: AgentContext, label: string) => ({
-  t: 0,
-  rng: new Rng(ctx.seed, label),
-  x: Float64Array.from(ctx.init.x),
-  y: Float64Array.from(ctx.init.y),
-});
-
 function minibatchSizes(ctx: AgentContext, size: number | 'full' | undefined) {
   return size === undefined ? ctx.batch : { upper: size, lower: size };
 }
@@ -215,7 +208,7 @@ async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWor
 
 function interactInit(ctx: AgentContext, label: string): InteractState {
   const { dx, dy } = ctx;
-  return { ...fresh(ctx, label), u: new Float64Array(dx), p: new Float64Array(dx), v: new Float64Array(dy), w: new Float64Array(dy), cgIterations: 0, lg: 0 };
+  return { ...baseState(ctx, label), u: new Float64Array(dx), p: new Float64Array(dx), v: new Float64Array(dy), w: new Float64Array(dy), cgIterations: 0, lg: 0 };
 }
 
 const view = (s: AgentStateBase) => ({ x: s.x, y: s.y });
@@ -375,7 +368,7 @@ export const gtDsgd: Algorithm<StochasticBaselineParams, GtDsgdState, Stochastic
   params: stochasticParams,
   init: (ctx) => {
     const { dx, dy } = ctx;
-    return { ...fresh(ctx, 'gt-dsgd'), u: new Float64Array(dx), p: new Float64Array(dx), v: new Float64Array(dy), lg: 0 };
+    return { ...baseState(ctx, 'gt-dsgd'), u: new Float64Array(dx), p: new Float64Array(dx), v: new Float64Array(dy), lg: 0 };
   },
   workspace: stochasticWorkspace,
   step: gtDsgdStep,
@@ -390,7 +383,7 @@ export const dSgd: Algorithm<StochasticBaselineParams, DsgdState, StochasticWork
   communicates: '1 round: x, d_x floats per message',
   reconstruction: false,
   params: stochasticParams,
-  init: (ctx) => ({ ...fresh(ctx, 'd-sgd'), lg: 0 }),
+  init: (ctx) => ({ ...baseState(ctx, 'd-sgd'), lg: 0 }),
   workspace: stochasticWorkspace,
   step: dsgdStep,
   view,

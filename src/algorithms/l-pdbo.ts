@@ -26,8 +26,7 @@ import { gemv } from '../linalg/matrix.ts';
 import { axpy, lincomb, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { Rng } from '../random/rng.ts';
-import { param } from './blocks.ts';
+import { baseState, param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -119,10 +118,7 @@ export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {
   reconstruction: false,
   params,
   init: (ctx) => ({
-    t: 0,
-    rng: new Rng(ctx.seed, 'l-pdbo'),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, 'l-pdbo'),
     v: Float64Array.from(ctx.init.z),
     s: new Float64Array(ctx.dx),
   }),

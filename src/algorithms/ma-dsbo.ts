@@ -54,8 +54,7 @@ import { z } from 'zod';
 import { lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound, type AgentLink } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, BatchPair, param, payloadLayout, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -172,10 +171,7 @@ export const maDsbo: Algorithm<MaDsboParams, MaDsboState, Workspace> = {
     const { dx, dy } = ctx;
     const k = p.tracking ? 1 : 0;
     return {
-      t: 0,
-      rng: new Rng(ctx.seed, 'ma-dsbo'),
-      x: Float64Array.from(ctx.init.x),
-      y: Float64Array.from(ctx.init.y),
+      ...baseState(ctx, 'ma-dsbo'),
       z: Float64Array.from(ctx.init.z),
       m: new Float64Array(dx),
       ty: new Float64Array(k * dy),

@@ -76,8 +76,7 @@ import { mixRound } from '../network/link.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch, type NeumannScratch } from '../hypergrad/neumann.ts';
 import { project, prox, proxSchema } from '../prox/prox.ts';
 import type { AgentOracle } from '../problems/types.ts';
-import { Rng } from '../random/rng.ts';
-import { param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, param, payloadLayout, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const estimatorParams = {
@@ -134,10 +133,7 @@ export interface PrometheusState extends AgentStateBase {
 function init(ctx: AgentContext, label: string): PrometheusState {
   const { dx, dy } = ctx;
   return {
-    t: 0,
-    rng: new Rng(ctx.seed, label),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, label),
     xTilde: Float64Array.from(ctx.init.x),
     u: new Float64Array(dx),
     p: new Float64Array(dx),

@@ -51,8 +51,7 @@
 import { z } from 'zod';
 import { lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
+import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const BATCH_ERROR = "batch must be a positive integer, 'full' or 'problem'";
@@ -134,10 +133,7 @@ export const sldbo: Algorithm<SldboParams, SldboState, Workspace> = {
     const z0 = Float64Array.from(ctx.init.z);
     projectBall(z0, p.zRadius ?? Infinity);
     return {
-      t: 0,
-      rng: new Rng(ctx.seed, 'sldbo'),
-      x: Float64Array.from(ctx.init.x),
-      y: Float64Array.from(ctx.init.y),
+      ...baseState(ctx, 'sldbo'),
       z: z0,
       p: new Float64Array(dx),
       q: new Float64Array(dy),

@@ -63,8 +63,7 @@
 import { z } from 'zod';
 import { add, axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
-import { Rng } from '../random/rng.ts';
-import { BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
+import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 export const SPARKLE_MODES = ['gt', 'extra', 'ed'] as const;
@@ -228,10 +227,7 @@ export const sparkle: Algorithm<SparkleParams, SparkleState, Workspace> = {
   reconstruction: true,
   params,
   init: (ctx, p) => ({
-    t: 0,
-    rng: new Rng(ctx.seed, 'sparkle'),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, 'sparkle'),
     z: Float64Array.from(ctx.init.z),
     h: new Float64Array(ctx.dx),
     xAux: initialAux(p.xMode, ctx.init.x),

@@ -23,8 +23,7 @@ import { axpy, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannScratch } from '../hypergrad/neumann.ts';
-import { Rng } from '../random/rng.ts';
-import { param } from './blocks.ts';
+import { baseState, param } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -97,10 +96,7 @@ export const spdb: Algorithm<SpdbParams, SpdbState, Workspace> = {
   reconstruction: true,
   params,
   init: (ctx) => ({
-    t: 0,
-    rng: new Rng(ctx.seed, 'spdb'),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, 'spdb'),
     q: new Float64Array(ctx.dx),
     lg: 0,
   }),

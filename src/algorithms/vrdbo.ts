@@ -29,8 +29,7 @@ import { z } from 'zod';
 import { lincomb, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
 import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
-import { Rng } from '../random/rng.ts';
-import { param, payloadLayout, stormUpdate, trackUpdate, interpolatedStep } from './blocks.ts';
+import { baseState, param, payloadLayout, stormUpdate, trackUpdate, interpolatedStep } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const shared = {
@@ -82,10 +81,7 @@ export interface VrdboState extends AgentStateBase {
 function init(ctx: AgentContext, label: string): VrdboState {
   const { dx, dy } = ctx;
   return {
-    t: 0,
-    rng: new Rng(ctx.seed, label),
-    x: Float64Array.from(ctx.init.x),
-    y: Float64Array.from(ctx.init.y),
+    ...baseState(ctx, label),
     xPrev: Float64Array.from(ctx.init.x),
     yPrev: Float64Array.from(ctx.init.y),
     u: new Float64Array(dx),
