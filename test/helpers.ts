@@ -9,6 +9,7 @@ import { CountingOracle } from '../src/problems/counting.ts';
 import { randomQuadraticInstance, quadraticProblem, parseQuadraticInstance, type RandomQuadraticOptions } from '../src/problems/quadratic.ts';
 import type { BilevelProblem } from '../src/problems/types.ts';
 import { deriveSeed } from '../src/random/rng.ts';
+import { Evaluator } from '../src/metrics/evaluate.ts';
 
 export function tempDir(prefix = 'dbo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -76,4 +77,23 @@ export function harness(
 
 export function topology(spec: TopologySpec & { mixing?: 'laplacian' | 'metropolis' | 'uniform' }, seed = 1): WeightedTopology {
   return buildTopology(spec, seed);
+}
+
+/** Runs `algorithm` for `iterations` steps and evaluates the ground-truth metrics. */
+export async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, batch: number | 'full' = 'full') {
+  const h = harness(algorithm, params, problem, topo, { batch });
+  for (let t = 0; t < iterations; t++) await h.step();
+  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
+}
+
+/**
+ * Runs to the stationary regime, checks that ‖∇Φ(x̄)‖² has stopped moving
+ * over `iterations / settle` more steps (relative change < tol), and returns it.
+ */
+export async function floorOf(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, options: { settle?: number; tol?: number } = {}): Promise<number> {
+  const { h, metrics } = await runAndEvaluate(algorithm, params, problem, topo, iterations);
+  for (let t = 0; t < iterations / (options.settle ?? 8); t++) await h.step();
+  const later = new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s)));
+  if (!(Math.abs(later.hypergradNormSq - metrics.hypergradNormSq) < (options.tol ?? 1e-4) * metrics.hypergradNormSq)) throw new Error(`${algorithm.name}: not yet at the floor (${metrics.hypergradNormSq} then ${later.hypergradNormSq})`);
+  return metrics.hypergradNormSq;
 }

@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dSoba, dSobaFo } from '../../src/algorithms/d-soba.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
 import { makeDataset } from '../../src/data/dataset.ts';
 import { topologyFromMatrix } from '../../src/graph/index.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
@@ -23,15 +22,9 @@ import { quadraticProblem, parseQuadraticInstance, randomQuadraticInstance } fro
 import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
 import { BatchSampler } from '../../src/problems/batch.ts';
 import { Rng } from '../../src/random/rng.ts';
-import { harness, randomQuadratic, topology } from '../helpers.ts';
+import { harness, randomQuadratic, topology, runAndEvaluate } from '../helpers.ts';
 
 const STEPS = { alpha: 0.1, beta: 0.2, gamma: 0.2, theta: 0.5 };
-
-async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: Parameters<typeof harness>[3], iterations: number, batch: number | 'full' = 'full') {
-  const h = harness(algorithm, params, problem, topo, { batch });
-  for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
-}
 
 for (const seed of [1, 2, 3]) {
   const agents = 5 + seed;

@@ -21,7 +21,7 @@ import { deserializeState, serializeState } from '../../src/algorithms/state.ts'
 import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
-import { harness, randomQuadratic, topology } from '../helpers.ts';
+import { harness, randomQuadratic, topology, floorOf } from '../helpers.ts';
 
 type Topo = Parameters<typeof harness>[3];
 
@@ -76,23 +76,14 @@ test('gossip-dsbo: on heterogeneous agents every tracker reaches the global Hess
   }
 });
 
-/** Runs to the stationary regime, checks that it has stopped moving, returns ‖∇Φ(x̄)‖². */
-async function floorOf(algorithm: AnyAlgorithm, problem: BilevelProblem, topo: Topo, params: Record<string, unknown>, iterations: number): Promise<number> {
-  const { h, metrics } = await run(params, problem, topo, iterations, 'full', algorithm);
-  for (let t = 0; t < iterations / 8; t++) await h.step();
-  const later = new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s)));
-  assert.ok(Math.abs(later.hypergradNormSq - metrics.hypergradNormSq) < 1e-4 * metrics.hypergradNormSq, 'not yet at the floor');
-  return metrics.hypergradNormSq;
-}
-
 test('gossip-dsbo on heterogeneous agents over a ring: an O(η, β) floor from the untracked gossip, far below DSBO’s', async () => {
   const problem = randomQuadratic({ agents: 8, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 1 }, 3);
   const topo = topology({ type: 'ring', agents: 8 });
   // Measured: 3.0e-3 at η = β = 0.05 and 9.1e-4 at 0.025 (ratio 3.3; 1.1e-2, 2.7e-4 at
   // 0.1, 0.0125); DSBO at the same η, β and γ = 0.05: 6.4e-2, 21× higher.
-  const big = await floorOf(gossipDsbo, problem, topo, { ...SHORT, eta: 0.05, beta: 0.05 }, 800);
-  const small = await floorOf(gossipDsbo, problem, topo, { ...SHORT, eta: 0.025, beta: 0.025 }, 1600);
-  const dsboFloor = await floorOf(dsbo, problem, topo, { innerSteps: 3, jhipSteps: 3, eta: 0.05, beta: 0.05, gamma: 0.05 }, 800);
+  const big = await floorOf(gossipDsbo, { ...SHORT, eta: 0.05, beta: 0.05 }, problem, topo, 800);
+  const small = await floorOf(gossipDsbo, { ...SHORT, eta: 0.025, beta: 0.025 }, problem, topo, 1600);
+  const dsboFloor = await floorOf(dsbo, { innerSteps: 3, jhipSteps: 3, eta: 0.05, beta: 0.05, gamma: 0.05 }, problem, topo, 800);
   assert.ok(small > 1e-4, `a real floor, not convergence: ${small}`);
   assert.ok(big / small >= 2.5, `floor ${big} → ${small} (ratio ${(big / small).toFixed(2)})`);
   assert.ok(dsboFloor / big >= 5, `gossip-dsbo ${big} vs dsbo ${dsboFloor} (ratio ${(dsboFloor / big).toFixed(1)})`);

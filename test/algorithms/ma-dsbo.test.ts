@@ -19,7 +19,7 @@ import { deserializeState, serializeState } from '../../src/algorithms/state.ts'
 import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { parseQuadraticInstance, quadraticProblem } from '../../src/problems/quadratic.ts';
 import type { BilevelProblem } from '../../src/problems/types.ts';
-import { harness, randomQuadratic, topology } from '../helpers.ts';
+import { harness, randomQuadratic, topology, floorOf } from '../helpers.ts';
 
 type Topo = Parameters<typeof harness>[3];
 
@@ -51,22 +51,13 @@ for (const tracking of [false, true]) {
   }
 }
 
-/** Runs to the stationary regime, checks that it has stopped moving, returns ‖∇Φ(x̄)‖². */
-async function floorOf(problem: BilevelProblem, topo: Topo, params: Record<string, unknown>, iterations: number): Promise<number> {
-  const { h, metrics } = await run(params, problem, topo, iterations);
-  for (let t = 0; t < iterations / 8; t++) await h.step();
-  const later = new Evaluator(problem).evaluate(h.states.map((s) => maDsbo.view(s)));
-  assert.ok(Math.abs(later.hypergradNormSq - metrics.hypergradNormSq) < 1e-4 * metrics.hypergradNormSq, 'not yet at the floor');
-  return metrics.hypergradNormSq;
-}
-
 test('ma-dsbo without tracking on heterogeneous agents over a ring stalls at a floor that halving η, β, γ shrinks', async () => {
   const problem = randomQuadratic({ agents: 8, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 1 }, 3);
   const topo = topology({ type: 'ring', agents: 8 });
   // Measured: 2.15e-2 at η = β = γ = 0.025 and 7.45e-3 at 0.0125 (ratio 2.9; the
   // ratio tends to 4 as the O(step) biases of the three loops become linear).
-  const big = await floorOf(problem, topo, { ...SHORT, eta: 0.025, beta: 0.025, gamma: 0.025 }, 1600);
-  const small = await floorOf(problem, topo, { ...SHORT, eta: 0.0125, beta: 0.0125, gamma: 0.0125 }, 2400);
+  const big = await floorOf(maDsbo, { ...SHORT, eta: 0.025, beta: 0.025, gamma: 0.025 }, problem, topo, 1600);
+  const small = await floorOf(maDsbo, { ...SHORT, eta: 0.0125, beta: 0.0125, gamma: 0.0125 }, problem, topo, 2400);
   assert.ok(small > 1e-3, `a real floor, not convergence: ${small}`);
   assert.ok(big / small >= 2, `floor ${big} → ${small} (ratio ${(big / small).toFixed(2)})`);
 });
