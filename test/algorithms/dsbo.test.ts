@@ -17,23 +17,15 @@ import { test } from 'node:test';
 import { dsbo } from '../../src/algorithms/dsbo.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
 import { choleskySolve } from '../../src/linalg/matrix.ts';
-import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
-import { harness, randomQuadratic, topology, floorOf } from '../helpers.ts';
+import { harness, randomQuadratic, topology, floorOf, runAndEvaluate } from '../helpers.ts';
 
-type Topo = Parameters<typeof harness>[3];
 
 /**
  * Short inner loops keep the tests fast (node:test makes every awaited round
  * expensive). Without noise the fixed point does not depend on T and K.
  */
 const SHORT = { innerSteps: 3, jhipSteps: 3 };
-
-async function run(params: Record<string, unknown>, problem: BilevelProblem, topo: Topo, iterations: number, batch: number | 'full' = 'full') {
-  const h = harness(dsbo, params, problem, topo, { batch });
-  for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => dsbo.view(s))) };
-}
 
 /** J̄ H̄⁻¹ (d_x × d_y row-major) of a quadratic problem, from the raw full-batch matrices. */
 function exactZ(problem: BilevelProblem): Float64Array {
@@ -68,7 +60,7 @@ for (const seed of [1, 2]) {
     const agents = 5 + seed;
     const problem = randomQuadratic({ agents, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 0 }, seed);
     // η = 0.2 instead of the default 0.01 only to keep the test short.
-    const { h, metrics } = await run({ ...SHORT, eta: 0.2 }, problem, topology({ type: 'ring', agents }), 400);
+    const { h, metrics } = await runAndEvaluate(dsbo, { ...SHORT, eta: 0.2 }, problem, topology({ type: 'ring', agents }), 400);
     assert.ok(metrics.hypergradNormSq < 1e-10, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
     assert.ok(metrics.consensusX < 1e-10, `consensus = ${metrics.consensusX}`);
     assert.ok(metrics.lowerError < 1e-10, `lower error = ${metrics.lowerError}`);
@@ -95,7 +87,7 @@ test('dsbo: the decentralized JHIP reaches J̄ H̄⁻¹ only up to an O(γ) cons
   // 0.047, 0.026 at γ = 0.1, 0.05, 0.025, 0.0125 (ratio → 2: first order in γ).
   const errors = [];
   for (const gamma of [0.05, 0.025]) {
-    const { h } = await run({ ...SHORT, eta: 0.05, beta: 0.05, gamma }, problem, topo, 600);
+    const { h } = await runAndEvaluate(dsbo, { ...SHORT, eta: 0.05, beta: 0.05, gamma }, problem, topo, 600);
     errors.push(zErrors(problem, h.states));
   }
   const [big, small] = errors as [{ relative: number; consensus: number }, { relative: number; consensus: number }];
@@ -137,7 +129,7 @@ test('dsbo with noisy oracles (σ = 0.1, batch 4) reaches ‖∇Φ(x̄)‖² < 2
   const problem = randomQuadratic({ agents: 6, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 0, noise: 0.1 }, 1);
   // The constant-step noise floor: measured 1.1e-4 here (1.4e-5 … 1.1e-4 over the last
   // 250 iterations), and 2e-5 … 2e-4 at the default steps (T = K = 10, η = 0.01, 2000 iterations).
-  const { metrics } = await run({ ...SHORT, eta: 0.02 }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
+  const { metrics } = await runAndEvaluate(dsbo, { ...SHORT, eta: 0.02 }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
   assert.ok(metrics.hypergradNormSq < 2e-3, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
   assert.ok(metrics.consensusX < 1e-4, `consensus = ${metrics.consensusX}`);
 });

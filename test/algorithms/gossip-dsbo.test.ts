@@ -18,21 +18,12 @@ import { test } from 'node:test';
 import { dsbo } from '../../src/algorithms/dsbo.ts';
 import { gossipDsbo } from '../../src/algorithms/gossip-dsbo.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
-import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
-import { harness, randomQuadratic, topology, floorOf } from '../helpers.ts';
+import { harness, randomQuadratic, topology, floorOf, runAndEvaluate } from '../helpers.ts';
 
-type Topo = Parameters<typeof harness>[3];
 
 /** Short inner loops keep the tests fast; without noise the fixed point does not depend on T. */
 const SHORT = { innerSteps: 3 };
-
-async function run(params: Record<string, unknown>, problem: BilevelProblem, topo: Topo, iterations: number, batch: number | 'full' = 'full', algorithm: AnyAlgorithm = gossipDsbo) {
-  const h = harness(algorithm, params, problem, topo, { batch });
-  for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
-}
 
 /** The global H̄ and J̄ of a quadratic problem (constant in x, y). */
 function globalMatrices(problem: BilevelProblem): { h: Float64Array; j: Float64Array } {
@@ -57,7 +48,7 @@ for (const seed of [1, 2]) {
     const agents = 5 + seed;
     const problem = randomQuadratic({ agents, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 0 }, seed);
     // η = 0.2 instead of the default 0.01 only to keep the test short.
-    const { metrics } = await run({ ...SHORT, eta: 0.2 }, problem, topology({ type: 'ring', agents }), 400);
+    const { metrics } = await runAndEvaluate(gossipDsbo, { ...SHORT, eta: 0.2 }, problem, topology({ type: 'ring', agents }), 400);
     assert.ok(metrics.hypergradNormSq < 1e-10, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
     assert.ok(metrics.consensusX < 1e-10, `consensus = ${metrics.consensusX}`);
     assert.ok(metrics.lowerError < 1e-10, `lower error = ${metrics.lowerError}`);
@@ -66,7 +57,7 @@ for (const seed of [1, 2]) {
 
 test('gossip-dsbo: on heterogeneous agents every tracker reaches the global Hessian and Jacobian exactly', async () => {
   const problem = randomQuadratic({ agents: 8, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 1 }, 3);
-  const { h } = await run({ ...SHORT, eta: 0.05, beta: 0.05 }, problem, topology({ type: 'ring', agents: 8 }), 300);
+  const { h } = await runAndEvaluate(gossipDsbo, { ...SHORT, eta: 0.05, beta: 0.05 }, problem, topology({ type: 'ring', agents: 8 }), 300);
   const exact = globalMatrices(problem);
   // Measured ≈ 1e-14 after 300 iterations (the trackers contract at the ring's spectral rate).
   for (const s of h.states) {
@@ -136,7 +127,7 @@ test('gossip-dsbo with noisy oracles (σ = 0.1, batch 4) reaches ‖∇Φ(x̄)�
   // The constant-step noise floor (one noisy Hessian sample per tracker correction):
   // measured 5.6e-4 here, 8e-7 … 5.7e-4 on six instances with these settings, and
   // 2e-5 … 4e-4 at the default steps (T = 10, η = 0.01, 2000 iterations).
-  const { h, metrics } = await run({ ...SHORT, eta: 0.02 }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
+  const { h, metrics } = await runAndEvaluate(gossipDsbo, { ...SHORT, eta: 0.02 }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
   assert.ok(metrics.hypergradNormSq < 2e-3, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
   assert.ok(metrics.consensusX < 1e-4, `consensus = ${metrics.consensusX}`);
   assert.deepEqual(h.states.map((s) => s.fallbacks), [0, 0, 0, 0, 0, 0], 'the noisy tracked Hessians stayed positive definite');

@@ -16,12 +16,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maDsbo } from '../../src/algorithms/ma-dsbo.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { parseQuadraticInstance, quadraticProblem } from '../../src/problems/quadratic.ts';
-import type { BilevelProblem } from '../../src/problems/types.ts';
-import { harness, randomQuadratic, topology, floorOf } from '../helpers.ts';
+import { harness, randomQuadratic, topology, floorOf, runAndEvaluate } from '../helpers.ts';
 
-type Topo = Parameters<typeof harness>[3];
 
 /**
  * Short inner loops keep the tests fast (node:test makes every awaited round
@@ -31,19 +28,13 @@ type Topo = Parameters<typeof harness>[3];
  */
 const SHORT = { innerSteps: 3, hivpSteps: 3 };
 
-async function run(params: Record<string, unknown>, problem: BilevelProblem, topo: Topo, iterations: number, batch: number | 'full' = 'full') {
-  const h = harness(maDsbo, params, problem, topo, { batch });
-  for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => maDsbo.view(s))) };
-}
-
 for (const tracking of [false, true]) {
   for (const seed of [1, 2]) {
     test(`ma-dsbo (tracking ${tracking}) converges on identical agents over a ring (seed ${seed})`, async () => {
       const agents = 5 + seed;
       const problem = randomQuadratic({ agents, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 0 }, seed);
       // η = 0.2 instead of the default 0.01 only to keep the test short; measured ≈ 1e-27 after 400 iterations.
-      const { metrics } = await run({ ...SHORT, eta: 0.2, tracking }, problem, topology({ type: 'ring', agents }), 400);
+      const { metrics } = await runAndEvaluate(maDsbo, { ...SHORT, eta: 0.2, tracking }, problem, topology({ type: 'ring', agents }), 400);
       assert.ok(metrics.hypergradNormSq < 1e-10, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
       assert.ok(metrics.consensusX < 1e-10, `consensus = ${metrics.consensusX}`);
       assert.ok(metrics.lowerError < 1e-10, `lower error = ${metrics.lowerError}`);
@@ -65,7 +56,7 @@ test('ma-dsbo without tracking on heterogeneous agents over a ring stalls at a f
 test('ma-dsbo-gt (tracking) converges on heterogeneous agents over a ring', async () => {
   const problem = randomQuadratic({ agents: 8, dx: 4, dy: 5, problemClass: 'global', heterogeneity: 1 }, 3);
   // Default β = γ = 0.1 (the steps whose untracked floor is ≈ 8e-2 here); measured ≈ 1e-26 after 500 iterations.
-  const { metrics } = await run({ ...SHORT, eta: 0.1, tracking: true }, problem, topology({ type: 'ring', agents: 8 }), 600);
+  const { metrics } = await runAndEvaluate(maDsbo, { ...SHORT, eta: 0.1, tracking: true }, problem, topology({ type: 'ring', agents: 8 }), 600);
   assert.ok(metrics.hypergradNormSq < 1e-10, `‖∇Φ‖² = ${metrics.hypergradNormSq}`);
   assert.ok(metrics.consensusX < 1e-10, `consensus = ${metrics.consensusX}`);
   assert.ok(metrics.lowerError < 1e-10, `lower error = ${metrics.lowerError}`);
@@ -119,7 +110,7 @@ test('ma-dsbo with noisy oracles (σ = 0.1, batch 4) reaches ‖∇Φ(x̄)‖² 
   for (const tracking of [false, true]) {
     // The constant-step noise floor: measured 8.9e-5 here (9e-6 … 3e-4 over the last 250
     // iterations, both variants), and 1e-5 … 1e-4 at the default steps (T = N = 10, η = 0.01, 2000 iterations).
-    const { metrics } = await run({ ...SHORT, eta: 0.02, tracking }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
+    const { metrics } = await runAndEvaluate(maDsbo, { ...SHORT, eta: 0.02, tracking }, problem, topology({ type: 'ring', agents: 6 }), 1000, 4);
     assert.ok(metrics.hypergradNormSq < 2e-3, `tracking ${tracking}: ‖∇Φ‖² = ${metrics.hypergradNormSq}`);
     assert.ok(metrics.consensusX < 1e-4, `tracking ${tracking}: consensus = ${metrics.consensusX}`);
   }
