@@ -46,14 +46,14 @@ export interface PreparedRun {
 }
 
 export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
-  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology');
+  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
   const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
   const seedT = deriveSeed(seed, 'topology');
   switch (t.type) {
     case 'erdos-renyi':
       return buildTopology({ ...base, type: t.type, p: t.p! }, seedT);
     case 'torus':
-      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}) }, seedT);
+      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}) }, seedT);
     case 'custom':
       return buildTopology({ ...base, type: t.type, edges: t.edges! }, seedT);
     default:
@@ -115,7 +115,7 @@ function nonFinite(views: ReadonlyArray<StateView>): string | null {
 export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<RunOutcome> {
   const { config, topology, problem, algorithm, params } = run;
   const m = problem.m;
-  const sim = new Simulator({ m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, config.output.bytesPerFloat);
+  const sim = new Simulator({ m, neighbours: topology.graph.neighbours, weights: topology.mixing }, config.output.bytesPerFloat);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const contexts: AgentContext[] = oracles.map((oracle, id) => ({
     id,
