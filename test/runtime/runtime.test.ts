@@ -61,7 +61,7 @@ class TwoHostRuntime implements Runtime {
   }
 }
 
-const strip = (rows: ReadonlyArray<object>) => rows.map(({ elapsedMs: _e, ...rest }: Record<string, unknown>) => rest);
+const strip = (rows: ReadonlyArray<object>) => rows.map((row) => ({ ...row, elapsedMs: 0 }));
 
 for (const name of ['d-soba', 'cd-bsvrgd', 'vrdbo']) {
   test(`${name}: agents hosted in two groups give the in-process rows bit for bit, and the runtime is closed`, async () => {
