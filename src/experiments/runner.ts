@@ -1,6 +1,6 @@
 /**
  * The experiment runner: turns a resolved config into agents on a transport,
- * runs them in lockstep, and streams tidy result rows (design.md §3). Metrics
+ * runs them in lockstep, and streams tidy result rows (docs/architecture.md). Metrics
  * are computed by the evaluator outside the run's clock and counters.
  */
 import { performance } from 'node:perf_hooks';
