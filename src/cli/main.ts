@@ -5,31 +5,24 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
-import { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } from '../experiments/estimator-variance.ts';
 import { Command, CommanderError } from 'commander';
-import { z } from 'zod';
-import { randomQuadraticInstance } from '../problems/quadratic.ts';
-import { ALGORITHMS } from '../algorithms/registry.ts';
 import { ConfigError, DboError } from '../errors.ts';
-import { loadConfig, topologySchema } from '../experiments/config.ts';
-import { parseWith } from '../experiments/zod-errors.ts';
-import { buildRunTopology } from '../experiments/runner.ts';
-import { runToDirectory } from '../experiments/run-to-directory.ts';
-import { describeParams } from './describe-params.ts';
-import { runDemo } from './demo.ts';
-import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
-const quadraticOptionsSchema = z.object({
-  agents: z.number().int().min(1),
-  dx: z.number().int().min(1),
-  dy: z.number().int().min(1),
-  class: z.enum(['global', 'personalized']),
-  heterogeneity: z.number().min(0),
-  noise: z.number().min(0),
-  seed: z.number().int().min(0),
-});
+// Everything heavier than commander loads inside the action that needs it,
+// so `dbo --help` and argument errors start in a few tens of milliseconds.
+async function quadraticOptionsSchema() {
+  const { z } = await import('zod');
+  return z.object({
+    agents: z.number().int().min(1),
+    dx: z.number().int().min(1),
+    dy: z.number().int().min(1),
+    class: z.enum(['global', 'personalized']),
+    heterogeneity: z.number().min(0),
+    noise: z.number().min(0),
+    seed: z.number().int().min(0),
+  });
+}
 
 /** Commander argument parsers that reject bad numbers with a message naming the option. */
 function numberParser(option: string, ok: (v: number) => boolean, expected: string): (value: string) => number {
@@ -63,6 +56,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'replace the run directory if it exists')
     .option('--quiet', 'no progress bar')
     .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean }) => {
+      const { loadConfig } = await import('../experiments/config.ts');
+      const { runToDirectory } = await import('../experiments/run-to-directory.ts');
+      const { progressReporter } = await import('./progress.ts');
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
@@ -84,13 +80,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--iterations <n>', 'iterations per run (default 300)', positiveInteger('--iterations'))
     .option('--quiet', 'no progress bar')
     .action(async (opts: { out?: string; iterations?: number; quiet?: boolean }) => {
+      const { runDemo } = await import('./demo.ts');
       await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
     });
 
   program
     .command('algorithms')
     .description('list the registered algorithms with their parameters and communication')
-    .action(() => {
+    .action(async () => {
+      const { ALGORITHMS } = await import('../algorithms/registry.ts');
+      const { describeParams } = await import('./describe-params.ts');
       for (const a of ALGORITHMS) {
         console.log(`${a.name}  [class ${a.problemClass === 'global' ? 'G' : 'P'}]${a.reconstruction ? '  (reconstruction: update rule not verified against a primary source)' : ''}`);
         console.log(`  ${a.summary}`);
@@ -112,7 +111,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--rows <r>', 'torus rows', positiveInteger('--rows'))
     .option('--seed <s>', 'seed (erdos-renyi)', nonNegativeInteger('--seed'), 1)
     .option('--ring-fallback', 'torus: build a ring when agents is prime (otherwise an error)')
-    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number; ringFallback?: boolean }) => {
+    .action(async (opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number; ringFallback?: boolean }) => {
+      const { topologySchema } = await import('../experiments/config.ts');
+      const { parseWith } = await import('../experiments/zod-errors.ts');
+      const { buildRunTopology } = await import('../experiments/runner.ts');
       const spec = parseWith(
         topologySchema,
         { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}), ...(opts.ringFallback ? { ringFallback: true } : {}) },
@@ -137,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--iterations <n>', 'iterations per algorithm', positiveInteger('--iterations'), 300)
     .option('--force', 'replace existing run directories')
     .action(async (experiment: string, opts: { out?: string; iterations: number; force?: boolean }) => {
+      const { formatTable1, reproduceTable1 } = await import('../experiments/reproduce/l-pdbo-table1.ts');
       if (experiment !== 'l-pdbo-table1') throw new ConfigError('experiment', `unknown experiment '${experiment}' (known: l-pdbo-table1)`);
       const dir = opts.out ?? defaultRunDir(experiment);
       const results = await reproduceTable1({ dir, iterations: opts.iterations, force: opts.force ?? false, log: (m) => console.log(m) });
@@ -153,7 +156,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--K <k>', 'Neumann terms K', positiveInteger('--K'), 10)
     .option('--sigma <s>', 'standard deviation of the Hessian noise', finiteNumber('--sigma'), 0.05)
     .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
-    .action((opts: { trials: number; K: number; sigma: number; seed: number }) => {
+    .action(async (opts: { trials: number; K: number; sigma: number; seed: number }) => {
+      const { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } = await import('../experiments/estimator-variance.ts');
+      const { parseWith } = await import('../experiments/zod-errors.ts');
       const parsed = parseWith(estimatorVarianceSchema, { trials: opts.trials, K: opts.K, sigma: opts.sigma, seed: opts.seed }, '--');
       console.log(formatEstimatorVariance(estimatorVariance(parsed)));
     });
@@ -169,8 +174,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--heterogeneity <h>', '0 = identical agents', finiteNumber('--heterogeneity'), 1)
     .option('--noise <sigma>', 'oracle noise σ', finiteNumber('--noise'), 0)
     .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
-    .action((opts: { out: string; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
-      const o = parseWith(quadraticOptionsSchema, opts, '--');
+    .action(async (opts: { out: string; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
+      const { randomQuadraticInstance } = await import('../problems/quadratic.ts');
+      const { parseWith } = await import('../experiments/zod-errors.ts');
+      const o = parseWith(await quadraticOptionsSchema(), opts, '--');
       const instance = randomQuadraticInstance({ agents: o.agents, dx: o.dx, dy: o.dy, problemClass: o.class, heterogeneity: o.heterogeneity, noise: o.noise }, o.seed);
       writeFileSync(opts.out, `${JSON.stringify(instance)}\n`);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
