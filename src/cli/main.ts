@@ -55,14 +55,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'run directory (default runs/<algorithm>-<time>)')
     .option('--force', 'replace the run directory if it exists')
     .option('--quiet', 'no progress bar')
-    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean }) => {
+    .option('--threads <n>', 'worker threads hosting the agents (default: the number of cores; 1 = in-process simulator); rows are identical either way', positiveInteger('--threads'))
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number }) => {
       const { loadConfig } = await import('../experiments/config.ts');
       const { runToDirectory } = await import('../experiments/run-to-directory.ts');
       const { progressReporter } = await import('./progress.ts');
+      const { defaultThreads, workerRuntimeFactory } = await import('../runtime/worker.ts');
+      const runtime = workerRuntimeFactory(opts.threads ?? defaultThreads());
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, ...(progress ? { progress: progress.update } : {}) });
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last));

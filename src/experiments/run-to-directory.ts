@@ -2,7 +2,7 @@
 import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
-import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks } from './runner.ts';
+import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
 
 export interface StoredRun extends RunOutcome {
   readonly dir: string;
@@ -14,7 +14,7 @@ export interface StoredRun extends RunOutcome {
  * keeps its rows and says so in summary.json; any other failure removes the
  * partial directory.
  */
-export async function runToDirectory(config: RunConfig, dir: string, options: { force?: boolean; progress?: RunSinks['progress'] } = {}): Promise<StoredRun> {
+export async function runToDirectory(config: RunConfig, dir: string, options: { force?: boolean; progress?: RunSinks['progress']; runtime?: RuntimeFactory } = {}): Promise<StoredRun> {
   const prepared = prepareRun(config);
   const rd = RunDirectory.create(dir, options.force ?? false);
   try {
@@ -26,7 +26,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
       ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
-    const outcome = await execute(prepared, sinks);
+    const outcome = await execute(prepared, sinks, options.runtime);
     rd.writeJson('summary.json', {
       status: outcome.status,
       ...(outcome.message ? { message: outcome.message } : {}),
