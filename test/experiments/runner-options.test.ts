@@ -41,7 +41,7 @@ test('init {type: normal, std, mean} is seeded, identical for a seed, different 
   assert.throws(() => resolveConfig({ ...base, init: { y: { type: 'normal', std: 0 } } }), (e: unknown) => e instanceof ConfigError && /init\.y/.test(e.message));
 });
 
-test('trainAccuracy (class P) is the mean over agents of y_i's accuracy on the agent's own training set', () => {
+test("trainAccuracy (class P) is the mean over agents of y_i's accuracy on the agent's own training set", () => {
   const rng = new Rng(7);
   const data = (n: number) => {
     const f = new Float64Array(n * 3).map(() => rng.normal());
