@@ -19,7 +19,8 @@ const BALL_RADIUS = 2;
 const L1 = 1e-4;
 
 function problem(source: Source, o: PresetOptions): Record<string, unknown> {
-  return { type: 'mlp-meta', data: { source, perAgent: o.quick ? 100 : 1000, split: 'same', partition: { type: 'iid' } }, hidden: [20, 20], mu: 0.01, batch: 32 };
+  const data = { source, perAgent: o.quick ? 100 : 1000, split: 'same', partition: { type: 'iid' }, ...(o.quick ? { testSamples: 1000 } : {}) };
+  return { type: 'mlp-meta', data, hidden: [20, 20], mu: 0.01, batch: 32 };
 }
 
 function interactParams(name: string, step: number): Record<string, unknown> {

@@ -124,7 +124,7 @@ function cleaningRuns(o: PresetOptions): ConfigRun[] {
       evaluation: { groundTruth: false },
       problem: {
         type: 'hyper-cleaning',
-        data: { source: 'fashion-mnist', trainPerAgent: o.quick ? 500 : 5000, valPerAgent: o.quick ? 100 : 1000, partition: { type: 'dirichlet', alpha: 0.1 } },
+        data: { source: 'fashion-mnist', trainPerAgent: o.quick ? 500 : 5000, valPerAgent: o.quick ? 100 : 1000, partition: { type: 'dirichlet', alpha: 0.1 }, ...(o.quick ? { testSamples: 2000 } : {}) },
         corruption: 0.2,
         hidden: [300],
         C: 1e-3,
