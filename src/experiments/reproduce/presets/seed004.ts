@@ -14,7 +14,7 @@ type Level = keyof typeof LEVELS;
 const HPO_ALGORITHMS = {
   'd-soba': { name: 'd-soba', alpha: 100, beta: 1, gamma: 0.1, theta: 0.5 },
   'ma-dsbo': { name: 'ma-dsbo', eta: 10, beta: 1, gamma: 0.1, momentum: 0.5, innerSteps: 10, hivpSteps: 10 },
-  mdbo: { name: 'mdbo', eta: 0.1, beta1: 1000, beta2: 10, alpha1: 5, alpha2: 5, K: 10 },
+  mdbo: { name: 'mdbo', eta: 0.1, beta1: 100, beta2: 10, alpha1: 5, alpha2: 5, K: 10 },
 } as const;
 type HpoAlgo = keyof typeof HPO_ALGORITHMS;
 const AGENTS = 20;
@@ -57,7 +57,7 @@ export const e41: Preset = {
   ],
   setting: [
     'LIBSVM a9a: the training file split 70/30 into training and validation, test on a9a.t; N = 20 agents on a ring with Metropolis weights; Dirichlet label skew α = 1.0 ("mild") and α = 0.1 ("severe"); batch 100; 1,000 iterations (the paper states none of these).',
-    'D-SOBA α = 100, β = 1, γ = 0.1, θ = 0.5 (examples/d-soba-a9a.yaml); MA-DSBO η = 10, β = 1, γ = 0.1, momentum 0.5, T = N = 10; MDBO η = 0.1, β₁ = 1000, β₂ = 10, α₁ = α₂ = 5, K = 10 (the baselines\' x steps scaled to D-SOBA\'s, since the regularizer e^x/(cd) needs large x steps; see docs/reproductions.md for the grid tried).',
+    'D-SOBA α = 100, β = 1, γ = 0.1, θ = 0.5 (examples/d-soba-a9a.yaml); MA-DSBO η = 10, β = 1, γ = 0.1, momentum 0.5, T = N = 10; MDBO η = 0.1, β₁ = 100, β₂ = 10, α₁ = α₂ = 5, K = 10. The baselines\' x steps are scaled up like D-SOBA\'s (the regularizer e^x/(cd) needs large x steps); grid tried on 100 iterations at α = 1.0: MA-DSBO η ∈ {10, 100} (100 diverges at iteration 35), MDBO β₁ ∈ {100, 1000} (1000 diverges at iteration 53); the largest stable value of each is used.',
     'Gradient evaluations per node = (∇f + ∇g + HVP + JVP calls) / N; MA-DSBO makes T + N extra calls and rounds per iteration.',
   ],
   libsvmFiles: ['a9a', 'a9a.t'],
