@@ -95,6 +95,10 @@ export const topologySchema = z
     weights: z.array(z.array(z.number())).optional(),
     /** Lazy ring: w_ii = selfWeight, the rest split evenly between the two neighbours (SEED-004's "adjusted ring": 0.5). */
     selfWeight: z.number().min(0).lt(1).optional(),
+    /** torus only: build a ring when agents is prime (otherwise an error names the nearest valid sizes). */
+    ringFallback: z.boolean().optional(),
+    /** custom weights only: accept negative entries (ρ = ‖W − 11ᵀ/m‖₂ < 1 is still required). */
+    allowNegativeWeights: z.boolean().optional(),
   })
   .superRefine((t, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -106,6 +110,8 @@ export const topologySchema = z
     if (t.weights !== undefined && t.mixing !== undefined) issue('mixing', 'a custom weights matrix is its own mixing rule; remove mixing');
     if (t.selfWeight !== undefined && t.type !== 'ring') issue('selfWeight', `only ring takes selfWeight (type is ${t.type})`);
     if (t.selfWeight !== undefined && t.mixing !== undefined) issue('mixing', 'selfWeight sets the ring weights itself; remove mixing');
+    if (t.type !== 'torus' && t.ringFallback !== undefined) issue('ringFallback', `only torus takes ringFallback (type is ${t.type})`);
+    if (t.weights === undefined && t.allowNegativeWeights !== undefined) issue('allowNegativeWeights', 'only a custom weights matrix takes allowNegativeWeights');
   });
 
 /** A seeded random start, identical on all agents: entries i.i.d. N(mean, std²) (opt-in, e.g. SEED-002's θ⁰). */

@@ -51,7 +51,7 @@ export interface PreparedRun {
 }
 
 export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
-  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology');
+  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
   if (t.type === 'ring' && t.selfWeight !== undefined) return topologyFromMatrix(lazyRingWeights(t.agents, t.selfWeight), t.agents, 'topology');
   const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
   const seedT = deriveSeed(seed, 'topology');
@@ -59,7 +59,7 @@ export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopol
     case 'erdos-renyi':
       return buildTopology({ ...base, type: t.type, p: t.p! }, seedT);
     case 'torus':
-      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}) }, seedT);
+      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}) }, seedT);
     case 'custom':
       return buildTopology({ ...base, type: t.type, edges: t.edges! }, seedT);
     default:
