@@ -18,6 +18,7 @@ import { buildRunTopology } from '../experiments/runner.ts';
 import { runToDirectory } from '../experiments/run-to-directory.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
+import { registerPlot } from './plot.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -172,6 +173,8 @@ export async function main(argv: string[]): Promise<number> {
       writeFileSync(opts.out, `${JSON.stringify(instance)}\n`);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
     });
+
+  registerPlot(program);
 
   try {
     await program.parseAsync(argv);
