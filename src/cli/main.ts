@@ -19,6 +19,7 @@ import { runToDirectory } from '../experiments/run-to-directory.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
 import { registerPlot } from './plot.ts';
+import { registerSweep } from './sweep.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -175,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   registerPlot(program);
+  registerSweep(program);
 
   try {
     await program.parseAsync(argv);
