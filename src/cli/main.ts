@@ -20,6 +20,7 @@ import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
 import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -177,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerPlot(program);
   registerSweep(program);
+  registerReport(program);
 
   try {
     await program.parseAsync(argv);
