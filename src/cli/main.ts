@@ -4,8 +4,6 @@
  * (exit code 2); `--debug` adds the stack trace.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
 import { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } from '../experiments/estimator-variance.ts';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
@@ -21,6 +19,7 @@ import { runDemo } from './demo.ts';
 import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerReport } from './report.ts';
+import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -114,37 +113,25 @@ export async function main(argv: string[]): Promise<number> {
     .option('--p <p>', 'edge probability (erdos-renyi)', finiteNumber('--p'))
     .option('--rows <r>', 'torus rows', positiveInteger('--rows'))
     .option('--seed <s>', 'seed (erdos-renyi)', nonNegativeInteger('--seed'), 1)
-    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number }) => {
+    .option('--ring-fallback', 'torus: build a ring when agents is prime (otherwise an error)')
+    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number; ringFallback?: boolean }) => {
       const spec = parseWith(
         topologySchema,
-        { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}) },
+        { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}), ...(opts.ringFallback ? { ringFallback: true } : {}) },
         'topology',
       );
       const t = buildRunTopology(spec, opts.seed);
       console.log(`agents ${t.graph.m}, edges ${t.graph.edges.length}, directed messages per round ${2 * t.graph.edges.length}`);
+      if (t.note) console.log(`note: ${t.note}`);
       console.log(`lambda = max(|λ2|, |λm|) = ${t.spectrum.lambda.toPrecision(6)}   rho = ‖W − 11ᵀ/m‖₂ = ${t.spectrum.rho.toPrecision(6)}   spectral gap 1 − lambda = ${(1 - t.spectrum.lambda).toPrecision(6)}`);
+      console.log(`spectrum by ${t.spectrum.method}${t.spectrum.errorBound !== undefined ? ` (eigenvalues within ${t.spectrum.errorBound.toExponential(1)})` : ''}`);
       if (t.graph.m <= 16) {
         const rows = Array.from({ length: t.graph.m }, (_, i) => [String(i), ...Array.from(t.weights.data.subarray(i * t.graph.m, (i + 1) * t.graph.m), (w) => (w === 0 ? '·' : w.toFixed(3)))]);
         console.log(table(['W', ...Array.from({ length: t.graph.m }, (_, j) => String(j))], rows));
       }
     });
 
-  program
-    .command('reproduce')
-    .description('reproduce a paper experiment: l-pdbo-table1 (SEED-002 Table I)')
-    .argument('<experiment>', 'l-pdbo-table1')
-    .option('--out <dir>', 'parent directory of the runs (default runs/<experiment>-<time>)')
-    .option('--iterations <n>', 'iterations per algorithm', positiveInteger('--iterations'), 300)
-    .option('--force', 'replace existing run directories')
-    .action(async (experiment: string, opts: { out?: string; iterations: number; force?: boolean }) => {
-      if (experiment !== 'l-pdbo-table1') throw new ConfigError('experiment', `unknown experiment '${experiment}' (known: l-pdbo-table1)`);
-      const dir = opts.out ?? defaultRunDir(experiment);
-      const results = await reproduceTable1({ dir, iterations: opts.iterations, force: opts.force ?? false, log: (m) => console.log(m) });
-      const text = formatTable1(results);
-      writeFileSync(join(dir, 'table1.md'), `${text}\n`);
-      console.log(`\nHessians computed (per node) to reach each average test accuracy, MNIST 0/1, SEED-002 Table I:\n\n${text}\n`);
-      console.log(`final test accuracy: ${results.map((r) => `${r.algorithm} ${r.finalAccuracy.toFixed(4)}`).join(', ')}; table in ${join(dir, 'table1.md')}`);
-    });
+  registerReproduce(program);
 
   program
     .command('estimator-variance')
