@@ -3,9 +3,6 @@
  * inspect a topology. User errors print one line naming the field or file
  * (exit code 2); `--debug` adds the stack trace.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
 import { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } from '../experiments/estimator-variance.ts';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
@@ -20,6 +17,7 @@ import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
+import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -133,22 +131,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
 
-  program
-    .command('reproduce')
-    .description('reproduce a paper experiment: l-pdbo-table1 (SEED-002 Table I)')
-    .argument('<experiment>', 'l-pdbo-table1')
-    .option('--out <dir>', 'parent directory of the runs (default runs/<experiment>-<time>)')
-    .option('--iterations <n>', 'iterations per algorithm', positiveInteger('--iterations'), 300)
-    .option('--force', 'replace existing run directories')
-    .action(async (experiment: string, opts: { out?: string; iterations: number; force?: boolean }) => {
-      if (experiment !== 'l-pdbo-table1') throw new ConfigError('experiment', `unknown experiment '${experiment}' (known: l-pdbo-table1)`);
-      const dir = opts.out ?? defaultRunDir(experiment);
-      const results = await reproduceTable1({ dir, iterations: opts.iterations, force: opts.force ?? false, log: (m) => console.log(m) });
-      const text = formatTable1(results);
-      writeFileSync(join(dir, 'table1.md'), `${text}\n`);
-      console.log(`\nHessians computed (per node) to reach each average test accuracy, MNIST 0/1, SEED-002 Table I:\n\n${text}\n`);
-      console.log(`final test accuracy: ${results.map((r) => `${r.algorithm} ${r.finalAccuracy.toFixed(4)}`).join(', ')}; table in ${join(dir, 'table1.md')}`);
-    });
+  registerReproduce(program);
 
   program
     .command('estimator-variance')
