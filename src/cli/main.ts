@@ -3,9 +3,13 @@
  * inspect a topology. User errors print one line naming the field or file
  * (exit code 2); `--debug` adds the stack trace.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, DboError } from '../errors.ts';
+import { ConfigError, environmentError } from '../errors.ts';
+import { createUniqueFolder } from '../experiments/run-directory.ts';
+import { writeNewFile } from './write-file.ts';
+import { registerPlot } from './plot.ts';
+import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -53,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the experiment described by a YAML or JSON config')
     .argument('<config>', 'config file (.yaml, .yml or .json)')
     .option('--out <dir>', 'run directory (default runs/<algorithm>-<time>)')
-    .option('--force', 'replace the run directory if it exists')
+    .option('--force', 'replace the run directory if it is a previous dbo run (anything else is refused)')
     .option('--quiet', 'no progress bar')
     .option('--threads <n>', 'worker threads hosting the agents (default: the number of cores; 1 = in-process simulator); rows are identical either way', positiveInteger('--threads'))
     .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number }) => {
@@ -65,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last));
@@ -81,10 +85,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the embedded default: D-SOBA on the SEED-000 synthetic problem over two topologies')
     .option('--out <dir>', 'parent directory of the two runs (default runs/demo-<time>)')
     .option('--iterations <n>', 'iterations per run (default 300)', positiveInteger('--iterations'))
+    .option('--force', 'replace the two runs if they are previous dbo runs (anything else is refused)')
     .option('--quiet', 'no progress bar')
-    .action(async (opts: { out?: string; iterations?: number; quiet?: boolean }) => {
+    .action(async (opts: { out?: string; iterations?: number; force?: boolean; quiet?: boolean }) => {
       const { runDemo } = await import('./demo.ts');
-      await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
+      const dir = opts.out ?? createUniqueFolder(defaultRunDir('demo'));
+      await runDemo({ dir, quiet: opts.quiet ?? false, force: opts.force ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
     });
 
   program
@@ -153,7 +159,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('quadratic')
     .description('write a random quadratic bilevel instance (JSON) with a strongly convex lower level and a unique x*')
-    .requiredOption('--out <file>', 'instance file to write')
+    .requiredOption('--out <file>', 'instance file to write (an existing file is refused without --force)')
+    .option('--force', 'overwrite an existing instance file')
     .option('--agents <m>', 'number of agents', positiveInteger('--agents'), 8)
     .option('--dx <n>', 'upper-level dimension', positiveInteger('--dx'), 5)
     .option('--dy <n>', 'lower-level dimension', positiveInteger('--dy'), 5)
@@ -161,23 +168,29 @@ export async function main(argv: string[]): Promise<number> {
     .option('--heterogeneity <h>', '0 = identical agents', finiteNumber('--heterogeneity'), 1)
     .option('--noise <sigma>', 'oracle noise σ', finiteNumber('--noise'), 0)
     .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
-    .action(async (opts: { out: string; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
+    .action(async (opts: { out: string; force?: boolean; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
       const { randomQuadraticInstance } = await import('../problems/quadratic.ts');
       const { parseWith } = await import('../experiments/zod-errors.ts');
-      const o = parseWith(await quadraticOptionsSchema(), opts, '--');
+      const { out, force, ...rest } = opts;
+      const o = parseWith(await quadraticOptionsSchema(), rest, '--');
       const instance = randomQuadraticInstance({ agents: o.agents, dx: o.dx, dy: o.dy, problemClass: o.class, heterogeneity: o.heterogeneity, noise: o.noise }, o.seed);
-      writeFileSync(opts.out, `${JSON.stringify(instance)}\n`);
+      writeNewFile(out, `${JSON.stringify(instance)}\n`, force ?? false);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
     });
+
+  registerPlot(program);
+  registerSweep(program);
+  registerReport(program);
 
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof DboError) {
-      console.error(`dbo: error: ${e.message}`);
-      if (debug) console.error(e.stack);
+    const known = environmentError(e);
+    if (known) {
+      console.error(`dbo: error: ${known.message}`);
+      if (debug) console.error((e as Error).stack);
       return 2;
     }
     const err = e as Error;

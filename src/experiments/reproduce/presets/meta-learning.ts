@@ -14,8 +14,12 @@ const PROMETHEUS_FAMILY = ['prometheus', 'prometheus-sg', 'prometheus-dir', 'pro
 const DATA = { mnist: 'MNIST', 'cifar10-synthetic': 'CIFAR-10 (synthetic CIFAR-shaped stand-in)' } as const;
 type Source = keyof typeof DATA;
 
-/** ‖x⁰‖ ≈ 3.7 for the PyTorch-default start of both networks, so R = 2 makes the ball active. */
-const BALL_RADIUS = 2;
+/**
+ * 𝒳 = the box [−B, B] per coordinate and h = λ₁‖x‖₁ (an ℓ₂ ball with ℓ₁ has
+ * no separable prox). The PyTorch-default start of the second hidden layer
+ * has entries up to 1/√20 ≈ 0.22, so B = 0.1 makes the box active.
+ */
+const BOX = 0.1;
 const L1 = 1e-4;
 
 function problem(source: Source, o: PresetOptions): Record<string, unknown> {
@@ -30,7 +34,7 @@ function interactParams(name: string, step: number): Record<string, unknown> {
 }
 
 function prometheusParams(name: string): Record<string, unknown> {
-  return { name, alpha: 0.1, beta: 0.1, prox: { l1: L1, ball: BALL_RADIUS }, batch: 32, K: 10, ...(name === 'prometheus' ? { q: 10 } : {}) };
+  return { name, alpha: 0.1, beta: 0.1, prox: { l1: L1, box: [-BOX, BOX] }, batch: 32, K: 10, ...(name === 'prometheus' ? { q: 10 } : {}) };
 }
 
 function run(id: string, source: Source, agents: number, p: number, algorithm: Record<string, unknown>, o: PresetOptions): ConfigRun {
@@ -198,7 +202,7 @@ function prometheusChecks(results: Results, prefix: string, label: string): { ch
   const checks: Check[] = [
     check(`${label}: after the transient, Prometheus's metric lies below the other three (last quarter, geometric mean)`, others.every((a) => tail.prometheus! < tail[a]!), PROMETHEUS_FAMILY.map((a) => `${a} ${num(tail[a])}`).join(', '), 'another algorithm reaches a metric as low as Prometheus here'),
     check(`${label}: Prometheus keeps decreasing (last quarter below the quarter before)`, tail.prometheus! < prevQuarter(prom), `${num(prevQuarter(prom))} → ${num(tail.prometheus)}`, 'Prometheus has stalled by the end of the run'),
-    check(`${label}: Prometheus-dir stalls above Prometheus (the ball ‖x‖ ≤ ${BALL_RADIUS} is active: ‖x⁰‖ ≈ 3.7; h = ${L1}‖x‖₁)`, tail['prometheus-dir']! > tail.prometheus!, `Prometheus-dir ${num(tail['prometheus-dir'])} vs Prometheus ${num(tail.prometheus)}`, 'Prometheus-dir is not worse here'),
+    check(`${label}: Prometheus-dir stalls above Prometheus (the box [−${BOX}, ${BOX}] is active at the start; h = ${L1}‖x‖₁)`, tail['prometheus-dir']! > tail.prometheus!, `Prometheus-dir ${num(tail['prometheus-dir'])} vs Prometheus ${num(tail.prometheus)}`, 'Prometheus-dir is not worse here'),
   ];
   for (const a of ['prometheus-sg', 'prox-dsgd']) {
     const c = curve(a);
@@ -221,7 +225,7 @@ function prometheusPreset(id: string, agents: number, title: string, cost: Prese
       'Prometheus-dir stalls above Prometheus (meaningful only with h ≠ 0 or an active constraint set; both hold here).',
       'Absolute values cannot be matched (the paper\'s appendix with its parameters is absent).',
     ],
-    setting: [`m = ${agents}, p_c = 0.5; h = ${L1}·‖x‖₁ and the ball ‖x‖ ≤ ${BALL_RADIUS} (chosen active; the appendix with the paper's h and 𝒳 is absent); α = β = 0.1, τ = 1, q = 10, K = 10, |S| = 32.`, ...COMMON],
+    setting: [`m = ${agents}, p_c = 0.5; h = ${L1}·‖x‖₁ and the box 𝒳 = [−${BOX}, ${BOX}]^{d_x} (active at the start; the appendix with the paper's h and 𝒳 is absent; an ℓ₂ ball with ℓ₁ has no separable prox); α = β = 0.1, τ = 1, q = 10, K = 10, |S| = 32.`, ...COMMON],
     problems: ['mlp-meta'],
     runs: (o) => (Object.keys(DATA) as Source[]).flatMap((s) => PROMETHEUS_FAMILY.map((a) => run(`${s}-${a}`, s, agents, 0.5, prometheusParams(a), o))),
     evaluate(results): Evaluation {
