@@ -27,6 +27,8 @@ export type MetricsRow = {
   messages: number;
   floats: number;
   bytes: number;
+  /** Bytes that went through sockets, framing and encryption included (0 on the simulator, which has none). */
+  wireBytes: number;
 } & Record<OracleKind, number> &
   Record<`${OracleKind}Samples`, number> &
   RowMetrics & {
@@ -175,7 +177,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     const metrics = evaluator.evaluateRow(await runtime.snapshot());
     evaluationMs += performance.now() - evalStart;
     const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
-    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ifo, ...metrics, elapsedMs };
+    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
     rows.push(row);
     sinks.row?.(row);
     return row;
