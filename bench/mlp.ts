@@ -1,0 +1,4 @@
+import type { Case } from './run.ts';
+export function mlpCases(): Case[] {
+  return [];
+}
