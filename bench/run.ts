@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/experiments/config.ts';
 import { execute, prepareRun, type PreparedRun } from '../src/experiments/runner.ts';
-import { kernels } from '../src/linalg/kernels.ts';
+import { kernels, pinTable } from '../src/linalg/kernels.ts';
 import { BatchSampler } from '../src/problems/batch.ts';
 import { Rng } from '../src/random/rng.ts';
 import { mlpCases } from './mlp.ts';
@@ -125,6 +125,7 @@ function kernelCases(): Case[] {
   const tables = 16;
   const rng = new Rng(1, 'bench', 'kernels');
   const data = Array.from({ length: tables }, () => Float64Array.from({ length: n * d }, () => rng.normal()));
+  data.forEach(pinTable); // data tables, as the problems pin theirs
   const y = Float64Array.from({ length: d * c }, () => rng.normal());
   const r = Float64Array.from({ length: batch * c }, () => rng.normal());
   const rFull = Float64Array.from({ length: n * c }, () => rng.normal());
@@ -251,7 +252,7 @@ async function main(): Promise<void> {
     ...kernelCases(),
     iterationCase('d-soba', { name: 'd-soba' }, half),
     iterationCase('cd-bsvrgd', { name: 'cd-bsvrgd', eta: 0.1, alpha1: 90, alpha2: 90, alpha3: 90, beta1: 1, beta2: 1, beta3: 0.1 }, half),
-    ...mlpCases(),
+    ...mlpCases(clock, clockName),
   ];
   if (only) cases = cases.filter((c) => c.name.includes(only) || String(c.numpy.case).includes(only));
   const numpy = new NumpySide();

@@ -42,6 +42,23 @@ function initial(): RowKernels {
   return tsKernels;
 }
 
+const pinned = new WeakSet<Float64Array | Int32Array>();
+
+/**
+ * Declares a table (features or labels) immutable from now on, so that kernel
+ * sets may keep their own copy of it (the WebAssembly set holds pinned tables
+ * in its memory and copies unpinned arguments on every call). Pin only arrays
+ * that are never written again, such as a Dataset's.
+ */
+export function pinTable(table: Float64Array | Int32Array): void {
+  pinned.add(table);
+}
+
+/** Whether `table` was pinned. */
+export function isPinned(table: Float64Array | Int32Array): boolean {
+  return pinned.has(table);
+}
+
 let active: RowKernels = initial();
 
 /** The active kernel set. */

@@ -18,7 +18,7 @@
  */
 import type { Dataset } from '../data/dataset.ts';
 import { fusedScratchLength } from '../linalg/fused.ts';
-import { kernels } from '../linalg/kernels.ts';
+import { kernels, pinTable } from '../linalg/kernels.ts';
 import { countCorrect } from '../linalg/softmax.ts';
 import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
 import { hessianByColumns, jacobianByColumns } from './matrices.ts';
@@ -74,6 +74,11 @@ export class LogregHpoOracle implements AgentOracle {
     this.scratch = new Float64Array(fusedScratchLength(this.d, this.c));
     this.expX = new Float64Array(this.d);
     this.rowTmp = new Float64Array(this.d);
+    // Data sets are never written again: kernels may keep them resident.
+    for (const ds of [train, val]) {
+      pinTable(ds.features);
+      pinTable(ds.labels);
+    }
   }
 
   private rows(batch: Batch): Int32Array | null {
@@ -188,6 +193,7 @@ export class LogregHpoOracle implements AgentOracle {
 export function accuracy(ds: Dataset, y: Vec): number {
   if (ds.n === 0) return NaN;
   const logits = new Float64Array(ds.n * ds.classes);
+  pinTable(ds.features);
   kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
   return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fusedScratchLength } from '../../src/linalg/fused.ts';
-import { kernels, tsKernels } from '../../src/linalg/kernels.ts';
+import { kernels, pinTable, tsKernels } from '../../src/linalg/kernels.ts';
 import { gemv, type Matrix } from '../../src/linalg/matrix.ts';
 import { wasmKernels } from '../../src/linalg/wasm/index.ts';
 import { Rng } from '../../src/random/rng.ts';
@@ -42,11 +42,16 @@ for (const [n, d, c] of [
   [12, 123, 1],
   [5, 6, 5],
 ] as const) {
-  test(`WebAssembly kernels equal the TypeScript kernels to 1e-12 (n=${n}, d=${d}, c=${c})`, () => {
+  for (const pin of [false, true])
+  test(`WebAssembly kernels equal the TypeScript kernels to 1e-12 (n=${n}, d=${d}, c=${c}, ${pin ? 'pinned' : 'unpinned'} tables)`, () => {
     const w = wasm!;
     const rng = new Rng(n * 7919 + d * 31 + c, 'wasm-kernels');
     const a = Float64Array.from({ length: n * d }, () => rng.normal());
     const labels = Int32Array.from({ length: n }, () => rng.int(c));
+    if (pin) {
+      pinTable(a);
+      pinTable(labels);
+    }
     const y = Float64Array.from({ length: d * c }, () => 0.4 * rng.normal());
     const v = Float64Array.from({ length: d * c }, () => rng.normal());
     const scratch = new Float64Array(fusedScratchLength(d, c));
@@ -107,6 +112,7 @@ test('WebAssembly kernels: many resident tables (memory growth) stay correct, an
   const y = Float64Array.from({ length: d * c }, () => rng.normal());
   const scratch = new Float64Array(fusedScratchLength(d, c));
   const tables = Array.from({ length: 40 }, () => Float64Array.from({ length: n * d }, () => rng.normal()));
+  tables.forEach(pinTable);
   const rows = Int32Array.from([0, n - 1, 17, 200]);
   const want = tables.map((t) => {
     const out = new Float64Array(rows.length * c);
@@ -125,6 +131,23 @@ test('WebAssembly kernels: many resident tables (memory growth) stay correct, an
   const copy = Float64Array.from(probs);
   w.softmaxForwardRows(new Float64Array(rows.length * c), tables[1]!, d, rows, rows.length, labels, y, c, scratch);
   assert.deepEqual(probs, copy);
+});
+
+test('WebAssembly kernels: an unpinned table written between calls is read afresh on every call', () => {
+  const w = wasm!;
+  const rng = new Rng(6, 'wasm-unpinned');
+  const [n, d, c] = [10, 9, 3];
+  const a = Float64Array.from({ length: n * d }, () => rng.normal());
+  const y = Float64Array.from({ length: d * c }, () => rng.normal());
+  const scratch = new Float64Array(fusedScratchLength(d, c));
+  const got = new Float64Array(n * c);
+  const want = new Float64Array(n * c);
+  for (let k = 0; k < 3; k++) {
+    a[k * 7]! += 1; // as activations change between calls
+    w.gatherGemm(got, a, d, null, n, y, c, scratch);
+    tsKernels.gatherGemm(want, a, d, null, n, y, c, scratch);
+    assert.ok(relErr(got, want) <= TOL, `call ${k}`);
+  }
 });
 
 test('the committed WebAssembly build matches its AssemblyScript source', () => {

@@ -4,15 +4,15 @@
  * `RowKernels` interface as the TypeScript reference and gives the same
  * results up to rounding (test/linalg/wasm.test.ts: 1e-12 relative).
  *
- * Memory: feature tables and label arrays are copied into WebAssembly memory
+ * Memory: tables pinned with `pinTable` (feature tables and labels of data
+ * sets, which are never written again) are copied into WebAssembly memory
  * once, on first use, and found again by identity of the typed array (a
  * WeakMap), so kernels read them with no per-call copy; the region is freed
- * when the array is garbage-collected. Tables are therefore treated as
- * immutable once a kernel has seen them (as every Dataset is). Small per-call
- * arguments (parameters, row indices, outputs) are copied through one
- * reusable call arena.
+ * when the array is garbage-collected. Unpinned tables (activations, say) and
+ * the small per-call arguments (parameters, row indices, outputs) are copied
+ * in on every call through reusable arenas.
  */
-import type { RowKernels } from '../kernels.ts';
+import { isPinned, type RowKernels } from '../kernels.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
 
 interface Exports {
@@ -98,6 +98,9 @@ class WasmKernels implements RowKernels {
   /** The call arena: offset and size in bytes. */
   private arena = 0;
   private arenaBytes = 0;
+  /** Staging areas for unpinned tables (slot 0: features, slot 1: labels). */
+  private readonly stageAt = [0, 0];
+  private readonly stageBytes = [0, 0];
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -122,8 +125,26 @@ class WasmKernels implements RowKernels {
     }
   }
 
-  /** Byte offset of `arr`'s resident copy, copying it in on first use. */
-  private place(arr: Resident): number {
+  /**
+   * Byte offset of `arr` in WebAssembly memory: its resident copy when pinned
+   * (copied in on first use), else a fresh copy in staging slot `slot`.
+   * Call `place` for every table of a call before `layout`: staging may grow
+   * the memory, and `layout` refreshes the views last.
+   */
+  private place(arr: Resident, slot: 0 | 1 = 0): number {
+    if (!isPinned(arr)) {
+      const bytes = arr.length * arr.BYTES_PER_ELEMENT;
+      if (bytes > this.stageBytes[slot]!) {
+        if (this.stageBytes[slot]! > 0) this.heap.release(this.stageAt[slot]!, this.stageBytes[slot]!);
+        this.stageBytes[slot] = Math.max(bytes, 2 * this.stageBytes[slot]!, 1 << 16);
+        this.stageAt[slot] = this.heap.alloc(this.stageBytes[slot]!);
+      }
+      this.refresh();
+      const at = this.stageAt[slot]!;
+      if (arr instanceof Float64Array) this.f64.set(arr, at >> 3);
+      else this.i32.set(arr, at >> 2);
+      return at;
+    }
     const known = this.resident.get(arr);
     if (known !== undefined) return known;
     const bytes = arr.length * arr.BYTES_PER_ELEMENT;
@@ -171,7 +192,7 @@ class WasmKernels implements RowKernels {
 
   softmaxForwardRows = (probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number): number => {
     const aAt = this.place(a);
-    const lAt = this.place(labels);
+    const lAt = this.place(labels, 1);
     const [pAt, yAt, sAt, rAt] = this.layout([count * c, d * c, 2 * c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number];
     this.f64.set(y.subarray(0, d * c), yAt >> 3);
     this.putRows(rAt, rows, count);
@@ -182,7 +203,7 @@ class WasmKernels implements RowKernels {
 
   softmaxGradientRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number, scale: number): number => {
     const aAt = this.place(a);
-    const lAt = this.place(labels);
+    const lAt = this.place(labels, 1);
     const [oAt, pAt, yAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number, number];
     this.f64.set(y.subarray(0, d * c), yAt >> 3);
     this.putRows(rAt, rows, count);
