@@ -193,7 +193,7 @@ class WasmKernels implements RowKernels {
   softmaxForwardRows = (probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number): number => {
     const aAt = this.place(a);
     const lAt = this.place(labels, 1);
-    const [pAt, yAt, sAt, rAt] = this.layout([count * c, d * c, 2 * c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number];
+    const [pAt, yAt, sAt, rAt] = this.layout([count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number];
     this.f64.set(y.subarray(0, d * c), yAt >> 3);
     this.putRows(rAt, rows, count);
     const loss = this.ex.softmaxForwardRows(pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, sAt);
@@ -204,7 +204,7 @@ class WasmKernels implements RowKernels {
   softmaxGradientRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number, scale: number): number => {
     const aAt = this.place(a);
     const lAt = this.place(labels, 1);
-    const [oAt, pAt, yAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number, number];
+    const [oAt, pAt, yAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
     this.f64.set(y.subarray(0, d * c), yAt >> 3);
     this.putRows(rAt, rows, count);
     const loss = this.ex.softmaxGradientRows(oAt, pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, scale, sAt);
@@ -215,7 +215,7 @@ class WasmKernels implements RowKernels {
 
   softmaxHvpRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, v: Float64Array, c: number, scale: number): void => {
     const aAt = this.place(a);
-    const [oAt, pAt, vAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number, number];
+    const [oAt, pAt, vAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
     this.f64.set(v.subarray(0, d * c), vAt >> 3);
     this.f64.set(probs.subarray(0, count * c), pAt >> 3);
     this.putRows(rAt, rows, count);
@@ -234,7 +234,7 @@ class WasmKernels implements RowKernels {
 
   gatherGemmTAcc = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void => {
     const aAt = this.place(a);
-    const [oAt, rrAt, sAt, rAt] = this.layout([d * c, count * c, c * d + c], rows === null ? 0 : count) as [number, number, number, number];
+    const [oAt, rrAt, sAt, rAt] = this.layout([d * c, count * c, c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number];
     this.f64.set(out.subarray(0, d * c), oAt >> 3);
     this.f64.set(r.subarray(0, count * c), rrAt >> 3);
     this.putRows(rAt, rows, count);
