@@ -25,6 +25,8 @@ export type MetricsRow = {
   messages: number;
   floats: number;
   bytes: number;
+  /** Bytes that went through sockets, framing and encryption included (0 on the simulator, which has none). */
+  wireBytes: number;
 } & Record<OracleKind, number> &
   Record<`${OracleKind}Samples`, number> &
   RowMetrics & {
@@ -154,7 +156,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
     const metrics = evaluator.evaluateRow(await runtime.snapshot());
     const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
-    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ifo, ...metrics, elapsedMs };
+    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
     rows.push(row);
     sinks.row?.(row);
     return row;
