@@ -12,6 +12,7 @@ import type { RunConfig } from '../experiments/config.ts';
 import { prepareRun } from '../experiments/runner.ts';
 import { allFinite, type Vec } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
+import { checkBytesPerFloat, roundThroughWire } from '../network/wire.ts';
 import { AgentGroup } from './agent.ts';
 import { emptyCommCounters } from './types.ts';
 import { barrier, CTRL_ABORT, CTRL_WORKERS, type SharedLayout } from './worker-shared.ts';
@@ -35,7 +36,8 @@ const ctrl = new Int32Array(layout.control);
 
 const run = prepareRun(init.config);
 const neighbours = run.topology.graph.neighbours;
-const bytesPerFloat = run.config.output.bytesPerFloat;
+const bytesPerFloat = checkBytesPerFloat(run.config.output.bytesPerFloat);
+const scratch = new Float32Array(cap);
 const comm = emptyCommCounters();
 const hosted = [...init.ids].sort((a, b) => a - b);
 
@@ -89,7 +91,8 @@ function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
     throw new Error(`worker runtime: agent ${i} sends ${payload.length} floats, more than the ${cap} a slot holds; run with --threads 1`);
   const parity = round & 1;
   const k = i * 2 + parity;
-  slots.set(payload, k * cap);
+  // The same rounding as the simulator (a value as the wire would carry it), so the iterates match bit for bit.
+  roundThroughWire(payload, slots.subarray(k * cap, k * cap + payload.length), bytesPerFloat, scratch);
   lengths[k] = payload.length;
   sentRound.set(i, round + 1);
   const done = new Promise<ReadonlyArray<Vec>>((resolve, reject) => waiting.set(i, { resolve, reject }));
