@@ -10,6 +10,7 @@ import { loadQuadraticInstance } from '../problems/quadratic.ts';
 import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed, Rng } from '../random/rng.ts';
 import { binaryLogregHpoProblem } from '../problems/binary-logreg-hpo.ts';
+import { buildHyperCleaning, buildMlpMeta } from './build-image-problems.ts';
 import type { ProblemConfig } from './config.ts';
 
 export function buildProblem(config: ProblemConfig, agents: number, seed: number): BilevelProblem {
@@ -23,6 +24,10 @@ export function buildProblem(config: ProblemConfig, agents: number, seed: number
       return buildLogreg(config, agents, seed);
     case 'binary-logreg-hpo':
       return buildMnistBinary(config, agents, seed);
+    case 'mlp-meta':
+      return buildMlpMeta(config, agents, seed);
+    case 'hyper-cleaning':
+      return buildHyperCleaning(config, agents, seed);
   }
 }
 
