@@ -58,6 +58,8 @@ export interface AlgorithmInfo {
   readonly communicates: string;
   /** True when the update rule is a reconstruction ([MEM] in algorithms.md). */
   readonly reconstruction: boolean;
+  /** True (for these parameters) when the algorithm forms dense ∇²_yy g or ∇²_xy g matrices; problems with huge d_y refuse it. */
+  readonly formsDenseMatrices?: (params: Record<string, unknown>) => boolean;
 }
 
 export interface Algorithm<P, S extends AgentStateBase, W> extends AlgorithmInfo {

@@ -1,4 +1,7 @@
 /** Runs a config and stores it as a run directory (see RunDirectory). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataRecordJson } from '../data/record.ts';
 import { toRows } from '../linalg/matrix.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
@@ -28,6 +31,8 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
       rho: spectrum.rho,
       eigenvalues: Array.from(spectrum.eigenvalues),
     });
+    // What every agent holds (data.json; see src/data/record.ts).
+    if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
     const started = new Date().toISOString();
     const sinks: RunSinks = {
       row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
@@ -40,6 +45,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
       ...(outcome.message ? { message: outcome.message } : {}),
       algorithm: prepared.algorithm.name,
       problem: prepared.problem.type,
+      ...(prepared.problem.data ? { dataset: prepared.problem.data.dataset } : {}),
       agents: prepared.problem.m,
       dx: prepared.problem.dx,
       dy: prepared.problem.dy,

@@ -15,7 +15,7 @@ import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime } from '../runtime/types.ts';
-import { buildProblem } from './build-problem.ts';
+import { buildProblem, checkProblemFits } from './build-problem.ts';
 import type { RunConfig, TopologyConfig } from './config.ts';
 
 /** One row of metrics.jsonl. Oracle columns are network totals of calls (and samples) by kind. */
@@ -73,13 +73,16 @@ function initVector(value: number | number[] | undefined, n: number, field: stri
 export function prepareRun(config: RunConfig): PreparedRun {
   const { name, ...params } = config.algorithm;
   const algorithm = getAlgorithm(name);
+  checkProblemFits(config, algorithm, params);
   const topology = buildRunTopology(config.topology, config.seed);
   const problem = buildProblem(config.problem, config.topology.agents, config.seed);
   if (problem.problemClass !== algorithm.problemClass)
     throw new ConfigError('algorithm.name', `${algorithm.name} solves ${algorithm.problemClass}-lower-level problems, but the problem is of class ${problem.problemClass}`);
+  // The problem's seeded start (e.g. network weights), unless the config sets x or y.
+  const start = problem.initialPoint?.(deriveSeed(config.seed, 'init'));
   const init = {
-    x: initVector(config.init.x, problem.dx, 'init.x', 'd_x'),
-    y: initVector(config.init.y, problem.dy, 'init.y', 'd_y'),
+    x: config.init.x === undefined && start?.x ? start.x : initVector(config.init.x, problem.dx, 'init.x', 'd_x'),
+    y: config.init.y === undefined && start?.y ? start.y : initVector(config.init.y, problem.dy, 'init.y', 'd_y'),
     z: initVector(config.init.z, problem.dy, 'init.z', 'd_y'),
   };
   return { config, topology, problem, algorithm, params, init };
