@@ -1,7 +1,7 @@
 /**
  * The experiment runner: turns a resolved config into agents hosted by a
  * runtime (src/runtime: the in-process simulator by default), advances them
- * to each evaluation point, and streams tidy result rows (design.md §3). Metrics
+ * to each evaluation point, and streams tidy result rows (docs/architecture.md). Metrics
  * are computed by the evaluator outside the run's clock and counters.
  */
 import { getAlgorithm } from '../algorithms/registry.ts';

@@ -1,7 +1,7 @@
 /**
  * Deterministic in-process transport: all agents run in lockstep, one
  * barrier per communication round. Communication is counted here, where
- * messages are produced (algorithms.md §7.14): every directed message, its
+ * messages are produced (docs/decisions.md §14): every directed message, its
  * payload floats, and payload bytes = floats × bytesPerFloat.
  *
  * Values travel as float64 whatever `bytesPerFloat` says; the width only sets
