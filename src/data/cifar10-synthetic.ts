@@ -17,7 +17,10 @@
  *    the three channels share one luminance field (RGB correlation ≈ 0.9);
  * 5. low linear separability: a class-independent nuisance field 4× the
  *    prototype's amplitude, so that multinomial logistic regression stays far
- *    from perfect (aimed at CIFAR-10's linear baseline, about 40 % test accuracy).
+ *    from perfect, near CIFAR-10's linear baseline (about 40 %). Measured:
+ *    trained on 3,000 stand-in images by full-batch gradient descent, it
+ *    reached 35 % test accuracy after 150 steps, rising slowly (training loss
+ *    1.10); with amplitude 2.4 it was 58 % on 5,000 images.
  *
  * Recipe: per class, PROTOTYPES prototype fields; image = a random prototype
  * of its class × a random contrast + a cyclically shifted field from a bank of
