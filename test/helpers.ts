@@ -46,7 +46,7 @@ export function harness(
   topology: WeightedTopology,
   options: { seed?: number; batch?: number | 'full'; bytesPerFloat?: number } = {},
 ): Harness {
-  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, options.bytesPerFloat ?? 4);
+  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 4);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const batch = options.batch ?? 'full';
   const zeros = { x: new Float64Array(problem.dx), y: new Float64Array(problem.dy), z: new Float64Array(problem.dy) };

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataRecordJson } from '../data/record.ts';
-import { toRows } from '../linalg/matrix.ts';
+import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
 import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks } from './runner.ts';
@@ -22,15 +22,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
   const rd = RunDirectory.create(dir, options.force ?? false);
   try {
     rd.writeJson('config.resolved.json', config);
-    const { graph, weights, spectrum } = prepared.topology;
-    rd.writeJson('topology.json', {
-      agents: graph.m,
-      edges: graph.edges,
-      weights: toRows(weights),
-      lambda: spectrum.lambda,
-      rho: spectrum.rho,
-      eigenvalues: Array.from(spectrum.eigenvalues),
-    });
+    rd.writeJson('topology.json', topologyJson(prepared.topology));
     // What every agent holds (data.json; see src/data/record.ts).
     if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
     const started = new Date().toISOString();
