@@ -1,5 +1,5 @@
 /** Shared test helpers: build and drive agents directly on the simulator. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentContext, AnyAlgorithm } from '../src/algorithms/types.ts';
@@ -11,8 +11,24 @@ import type { BilevelProblem } from '../src/problems/types.ts';
 import { deriveSeed } from '../src/random/rng.ts';
 import { Evaluator } from '../src/metrics/evaluate.ts';
 
+const tempDirs = new Set<string>();
+let cleanupInstalled = false;
+
+/**
+ * A fresh folder in the system's temporary directory, removed (with
+ * everything in it) when the test process exits, whatever the tests do; each
+ * test file runs in its own process, so `npm test` leaves nothing behind.
+ */
 export function tempDir(prefix = 'dbo-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  if (!cleanupInstalled) {
+    cleanupInstalled = true;
+    process.on('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 export function randomQuadratic(o: RandomQuadraticOptions, seed: number): BilevelProblem {

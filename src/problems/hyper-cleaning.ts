@@ -333,6 +333,8 @@ export function hyperCleaningProblem(train: ReadonlyArray<Dataset>, val: Readonl
     denseMatrices: false,
     ...(test ? { testAccuracy: (_x: Vec, y: Vec) => first.accuracy(y, test) } : {}),
     extraMetrics: (xBar: Vec) => cleaningQuality(xBar, mask),
+    /** On the agent's training samples with their labels as used (corrupted ones included). */
+    trainAccuracy: (_x: Vec, y: Vec, agent: number) => agents[agent]!.accuracy(y, agents[agent]!.train),
     initialPoint: (seed: number) => {
       const y = new Float64Array(first.dy);
       first.layers.initialise(y, new Rng(seed, 'hyper-cleaning', 'init'));

@@ -319,6 +319,7 @@ export function mlpMetaProblem(upper: ReadonlyArray<Dataset>, lower: ReadonlyArr
     dy: first.dy,
     agents,
     ...(test ? { testAccuracy: (x: Vec, y: Vec) => first.accuracy(x, y, test) } : {}),
+    trainAccuracy: (x: Vec, y: Vec, agent: number) => agents[agent]!.accuracy(x, y, agents[agent]!.lower),
     initialPoint: (seed: number) => {
       const x = new Float64Array(first.dx);
       first.xLayers.initialise(x, new Rng(seed, 'mlp-meta', 'init'));
