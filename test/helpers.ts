@@ -54,7 +54,13 @@ export interface Harness {
   step(): Promise<void>;
 }
 
-/** Agents of `algorithm` on `problem` over `topology`, driven step by step. */
+/**
+ * Agents of `algorithm` on `problem` over `topology`, driven step by step.
+ * Payloads travel at 8 bytes per float unless `bytesPerFloat` says otherwise:
+ * algorithm tests check exact mathematics (trackers to 1e-12, closed-form
+ * optima), which float32 rounding on the wire would blur; the rounding itself
+ * is tested in test/network.
+ */
 export function harness(
   algorithm: AnyAlgorithm,
   params: Record<string, unknown>,
@@ -62,7 +68,7 @@ export function harness(
   topology: WeightedTopology,
   options: { seed?: number; batch?: number | 'full'; bytesPerFloat?: number } = {},
 ): Harness {
-  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 4);
+  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 8);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const batch = options.batch ?? 'full';
   const zeros = { x: new Float64Array(problem.dx), y: new Float64Array(problem.dy), z: new Float64Array(problem.dy) };

@@ -17,6 +17,9 @@ import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
+import { registerPlot } from './plot.ts';
+import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
@@ -69,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
-      if (last) console.log(summaryLines(last));
+      if (last) console.log(summaryLines(last, result.timing));
       console.log(`results in ${result.dir}`);
       if (result.status === 'diverged') {
         console.error(`dbo: ${result.message}`);
@@ -164,6 +167,10 @@ export async function main(argv: string[]): Promise<number> {
       writeNewFile(out, `${JSON.stringify(instance)}\n`, force ?? false);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
     });
+
+  registerPlot(program);
+  registerSweep(program);
+  registerReport(program);
 
   try {
     await program.parseAsync(argv);
