@@ -108,7 +108,7 @@ function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
 type Workspace = ReturnType<typeof workspace>;
 
 
-async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<CdBsvrgdState> {
+async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<void> {
   const o = ctx.oracle;
   let mixed: { x: Vec; y: Vec; z: Vec };
   if (s.t === 0) {
@@ -159,7 +159,6 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
   interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
   interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.halfY, p.zRadius ?? Infinity);
   s.t++;
-  return s;
 }
 
 export const cdBsvrgd: Algorithm<CdBsvrgdParams, CdBsvrgdState, Workspace> = {

@@ -164,7 +164,7 @@ const finiteDifferenceProducts: Products = (s, ctx, ws, p) => {
     }
 };
 
-async function dSobaStep<P extends DSobaParams>(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P, products: (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P) => void): Promise<DSobaState> {
+async function dSobaStep<P extends DSobaParams>(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P, products: (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P) => void): Promise<void> {
   ws.upperSampler.draw(ws.upper, s.rng);
   ws.lowerSampler.draw(ws.lower, s.rng);
   ctx.oracle.gradF(s.x, s.y, ws.upper, ws.ux, ws.uy);
@@ -185,7 +185,6 @@ async function dSobaStep<P extends DSobaParams>(s: DSobaState, ctx: AgentContext
   s.y.set(ws.py);
   s.z.set(ws.pz);
   s.t++;
-  return s;
 }
 
 const common = {

@@ -90,7 +90,7 @@ function workspace(ctx: AgentContext) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParams): Promise<DsboState> {
+async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParams): Promise<void> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
   await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
@@ -114,7 +114,6 @@ async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParam
   await mixRound(ctx.link, s.x, s.x);
   lincomb(s.x, 1, s.x, -p.eta, ws.d);
   s.t++;
-  return s;
 }
 
 export const dsbo: Algorithm<DsboParams, DsboState, Workspace> = {

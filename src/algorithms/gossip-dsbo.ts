@@ -115,7 +115,7 @@ function solveImplicit(s: GossipDsboState, ctx: AgentContext, ws: Workspace): Ve
   }
 }
 
-async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: GossipDsboParams): Promise<GossipDsboState> {
+async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: GossipDsboParams): Promise<void> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
   await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
@@ -143,7 +143,6 @@ async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: Gos
   s.hessianTracker.set(m.h);
   s.jacobianTracker.set(m.j);
   s.t++;
-  return s;
 }
 
 export const gossipDsbo: Algorithm<GossipDsboParams, GossipDsboState, Workspace> = {

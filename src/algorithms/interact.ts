@@ -191,7 +191,7 @@ async function consensusStep(s: { x: Vec; y: Vec; u: Vec; v: Vec }, ctx: AgentCo
   return message.u;
 }
 
-async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWorkspace, p: InteractParams): Promise<InteractState> {
+async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWorkspace, p: InteractParams): Promise<void> {
   const o = ctx.oracle;
   s.cgIterations = 0;
   if (s.t === 0) {
@@ -203,7 +203,6 @@ async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWor
   exactLocal(o, s, ws.full, ws.exact, p.cgTol, s.p, s.v);
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
 function interactInit(ctx: AgentContext, label: string): InteractState {
@@ -262,7 +261,7 @@ function checkpoint(o: AgentOracle, s: InteractState, ws: SvrWorkspace, p: SvrIn
   o.gradG(s.x, s.y, ws.full, null, s.v);
 }
 
-async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p: SvrInteractParams): Promise<InteractState> {
+async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p: SvrInteractParams): Promise<void> {
   const o = ctx.oracle;
   s.cgIterations = 0;
   if (s.t === 0) {
@@ -288,7 +287,6 @@ async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p:
   }
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
 export const svrInteract: Algorithm<SvrInteractParams, InteractState, SvrWorkspace> = {
@@ -329,7 +327,7 @@ function stochasticEstimates(o: AgentOracle, s: { x: Vec; y: Vec; rng: Rng; lg: 
   o.gradG(s.x, s.y, ws.sample.lower[0]!, null, outD);
 }
 
-async function gtDsgdStep(s: GtDsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<GtDsgdState> {
+async function gtDsgdStep(s: GtDsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
@@ -341,10 +339,9 @@ async function gtDsgdStep(s: GtDsgdState, ctx: AgentContext, ws: StochasticWorks
   stochasticEstimates(o, s, ws, s.p, s.v);
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
-async function dsgdStep(s: DsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<DsgdState> {
+async function dsgdStep(s: DsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
   // Gradients at (x_{t−1}, y_{t−1}) (§7.7), then one gossip round of x_{t−1}.
@@ -355,7 +352,6 @@ async function dsgdStep(s: DsgdState, ctx: AgentContext, ws: StochasticWorkspace
   lincomb(s.x, 1, m.x, -p.alpha, ws.p);
   axpy(-p.beta, ws.d, s.y);
   s.t++;
-  return s;
 }
 
 export const gtDsgd: Algorithm<StochasticBaselineParams, GtDsgdState, StochasticWorkspace> = {

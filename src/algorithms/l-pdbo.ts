@@ -76,7 +76,7 @@ function hypergradientEstimate(ctx: AgentContext, ws: Workspace, x: Vec, theta: 
   lincomb(out, 1, ws.fx, -1, ws.jv);
 }
 
-async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboParams): Promise<LPdboState> {
+async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboParams): Promise<void> {
   const o = ctx.oracle;
   const rng = s.rng;
   if (s.t === 0) {
@@ -106,7 +106,6 @@ async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboPar
   // (6d) at the new point.
   hypergradientEstimate(ctx, ws, s.x, s.y, s.v, s.s);
   s.t++;
-  return s;
 }
 
 export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {

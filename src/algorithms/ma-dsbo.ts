@@ -129,7 +129,7 @@ async function levelRound(link: AgentLink, msg: LevelPayload, v: Vec, d: Vec, st
   tracker.set(msg.t);
 }
 
-async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboParams): Promise<MaDsboState> {
+async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboParams): Promise<void> {
   const o = ctx.oracle;
   const link = ctx.link;
   // 1. T rounds of gossip SGD on y at fixed x.
@@ -155,7 +155,6 @@ async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboP
   // 6. One round on x.
   await levelRound(link, ws.xMsg, s.x, s.m, p.eta, p.tracking, s.tx, s.mPrev);
   s.t++;
-  return s;
 }
 
 export const maDsbo: Algorithm<MaDsboParams, MaDsboState, Workspace> = {

@@ -182,7 +182,7 @@ function proxPoint(s: PrometheusState, ws: Workspace, p: Params, variant: Varian
   }
 }
 
-async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Params, variant: Variant): Promise<PrometheusState> {
+async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Params, variant: Variant): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
@@ -229,7 +229,6 @@ async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Par
   else s.u.set(s.p);
   proxPoint(s, ws, p, variant);
   s.t++;
-  return s;
 }
 
 const view = (s: PrometheusState) => ({ x: s.x, y: s.y, xTilde: s.xTilde });

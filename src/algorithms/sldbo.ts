@@ -92,7 +92,7 @@ function workspace(ctx: AgentContext, p: SldboParams) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: SldboState, ctx: AgentContext, ws: Workspace, p: SldboParams): Promise<SldboState> {
+async function step(s: SldboState, ctx: AgentContext, ws: Workspace, p: SldboParams): Promise<void> {
   ws.batches.draw(s.rng);
   localEstimators(ctx.oracle, s.x, s.y, s.z, ws.batches, ws.scratch, ws.dX, ws.dZ, ws.dY);
   // Complete the pending tracker update: p_t = Σ_j w_ij p_j^{t−1} + d_x(t) − d_x(t−1) (p_0 = d_x(0)).
@@ -117,7 +117,6 @@ async function step(s: SldboState, ctx: AgentContext, ws: Workspace, p: SldboPar
   sub(s.q, m.q, ws.dY);
   sub(s.r, m.r, ws.dZ);
   s.t++;
-  return s;
 }
 
 export const sldbo: Algorithm<SldboParams, SldboState, Workspace> = {

@@ -193,7 +193,7 @@ function finish(L: Level, s: Vec, aux: Vec, a: number): void {
   }
 }
 
-async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: SparkleParams): Promise<SparkleState> {
+async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: SparkleParams): Promise<void> {
   ws.batches.draw(s.rng);
   localEstimators(ctx.oracle, s.x, s.y, s.z, ws.batches, ws.scratch, ws.omega, ws.z.g, ws.y.g);
   if (p.hTiming === 'previous') ws.x.g.set(s.h);
@@ -207,7 +207,6 @@ async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: Sparkl
   finish(ws.y, s.y, s.yAux, p.beta);
   finish(ws.z, s.z, s.zAux, p.gamma);
   s.t++;
-  return s;
 }
 
 /** Initial auxiliary vector of a level: GT 0, EXTRA −s^0, ED ψ^0 = s^0. */

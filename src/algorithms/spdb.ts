@@ -67,7 +67,7 @@ function workspace(ctx: AgentContext, p: SpdbParams) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParams): Promise<SpdbState> {
+async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParams): Promise<void> {
   if (s.t === 0) s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
   const depth = p.depth === 'log' ? Math.min(logDepth(s.t), p.maxDepth) : p.depth;
   ws.sample.drawWithDepth(s.rng, depth);
@@ -84,7 +84,6 @@ async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParam
   axpy(p.dualStep, ws.lx, s.q);
   axpy(-p.beta, ws.gy, s.y);
   s.t++;
-  return s;
 }
 
 export const spdb: Algorithm<SpdbParams, SpdbState, Workspace> = {

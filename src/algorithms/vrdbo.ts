@@ -121,7 +121,7 @@ function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: Neum
   ctx.oracle.gradG(x, y, sample.lower[0]!, null, outY);
 }
 
-async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<VrdboState> {
+async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<void> {
   let mixed: { x: Vec; y: Vec };
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
@@ -169,7 +169,6 @@ async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, 
   interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
   interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
   s.t++;
-  return s;
 }
 
 const common = {

@@ -136,8 +136,7 @@ export type TopologyConfig = RunConfig['topology'];
 export function resolveConfig(raw: unknown): RunConfig {
   const config = parseWith(configSchema, raw);
   const { name, ...rest } = config.algorithm;
-  const algorithm = getAlgorithm(name, 'algorithm.name');
-  const params = parseWith(algorithm.params, rest, 'algorithm') as Record<string, unknown>;
+  const params = getAlgorithm(name, 'algorithm.name').configure(rest, 'algorithm').values;
   return { ...config, algorithm: { name, ...params } };
 }
 

@@ -5,11 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { AgentContext, AnyAlgorithm, StateView } from '../algorithms/types.ts';
+import type { AgentContext, ConfiguredAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
 import { allFinite, type Vec } from '../linalg/vector.ts';
 import { Evaluator, type RowMetrics } from '../metrics/evaluate.ts';
+import type { StateView } from '../metrics/state-view.ts';
 import { Simulator } from '../network/simulator.ts';
 import { addCounts, CountingOracle, emptyCounts, ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
 import type { BilevelProblem } from '../problems/types.ts';
@@ -40,8 +41,8 @@ export interface PreparedRun {
   readonly config: RunConfig;
   readonly topology: WeightedTopology;
   readonly problem: BilevelProblem;
-  readonly algorithm: AnyAlgorithm;
-  readonly params: Record<string, unknown>;
+  /** The algorithm bound to its parameters, re-checked through its schema. */
+  readonly algorithm: ConfiguredAlgorithm;
   readonly init: { readonly x: Vec; readonly y: Vec; readonly z: Vec };
 }
 
@@ -71,7 +72,7 @@ function initVector(value: number | number[] | undefined, n: number, field: stri
 /** Builds everything a run needs and checks it fits together, before anything is written. */
 export function prepareRun(config: RunConfig): PreparedRun {
   const { name, ...params } = config.algorithm;
-  const algorithm = getAlgorithm(name);
+  const algorithm = getAlgorithm(name).configure(params, 'algorithm');
   const topology = buildRunTopology(config.topology, config.seed);
   const problem = buildProblem(config.problem, config.topology.agents, config.seed);
   if (problem.problemClass !== algorithm.problemClass)
@@ -81,7 +82,7 @@ export function prepareRun(config: RunConfig): PreparedRun {
     y: initVector(config.init.y, problem.dy, 'init.y', 'd_y'),
     z: initVector(config.init.z, problem.dy, 'init.z', 'd_y'),
   };
-  return { config, topology, problem, algorithm, params, init };
+  return { config, topology, problem, algorithm, init };
 }
 
 export interface RunSinks {
@@ -113,7 +114,7 @@ function nonFinite(views: ReadonlyArray<StateView>): string | null {
 
 /** Runs a prepared experiment in the deterministic simulator. */
 export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<RunOutcome> {
-  const { config, topology, problem, algorithm, params } = run;
+  const { config, topology, problem, algorithm } = run;
   const m = problem.m;
   const sim = new Simulator({ m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, config.output.bytesPerFloat);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
@@ -128,8 +129,8 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
     init: run.init,
     seed: deriveSeed(config.seed, 'agent', id),
   }));
-  const states = contexts.map((ctx) => algorithm.init(ctx, params));
-  const workspaces = contexts.map((ctx) => algorithm.workspace(ctx, params));
+  const states = contexts.map((ctx) => algorithm.init(ctx));
+  const workspaces = contexts.map((ctx) => algorithm.workspace(ctx));
   const evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
   evaluator.warmStart(run.init.y);
   const rows: MetricsRow[] = [];
@@ -162,7 +163,8 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<R
   trace(0);
   for (let t = 1; t <= total; t++) {
     const start = performance.now();
-    await Promise.all(states.map((s, i) => algorithm.step(s, contexts[i]!, workspaces[i]!, params)));
+    // Each agent's step advances its state in place.
+    await Promise.all(states.map((s, i) => algorithm.step(s, contexts[i]!, workspaces[i]!)));
     elapsedMs += performance.now() - start;
     if (sim.pendingAgents !== 0) throw new Error(`${algorithm.name}: agents finished iteration ${t} with a communication round half done`);
     trace(t);

@@ -28,7 +28,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { prometheus, prometheusDir, prometheusSg, proxDsgd } from '../../src/algorithms/prometheus.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
+import type { AnyAlgorithm } from '../helpers.ts';
 import { parseWith } from '../../src/experiments/zod-errors.ts';
 import { distSq, meanInto } from '../../src/linalg/vector.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
@@ -44,7 +44,7 @@ const heterogeneous = () => randomQuadratic({ agents: 6, dx: 4, dy: 5, problemCl
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, iterations: number, batch: number | 'full' = 4) {
   const h = harness(algorithm, params, problem, topology({ type: 'ring', agents: problem.m }), { batch });
   for (let t = 0; t < iterations; t++) await h.step();
-  const views = h.states.map((s) => algorithm.view(s));
+  const views = h.views();
   const xBar = new Float64Array(problem.dx);
   meanInto(xBar, views.map((v) => v.x));
   return { h, xBar, metrics: new Evaluator(problem).evaluate(views) };
@@ -101,7 +101,7 @@ test('box + ℓ₁: prometheus and prometheus-sg reach the constrained solution 
     assert.ok(Math.sqrt(distSq(xBar, xStar)) < 1e-6, `${algorithm.name}: x̄ = ${Array.from(xBar)}, x* = ${Array.from(xStar)}`);
     assert.ok(metrics.consensusX < 1e-12 && metrics.prometheusMetric! < 1e-8, JSON.stringify(metrics));
     // The prox points are feasible, and x̄ sits on the bound where x* does.
-    for (const st of h.states) assert.ok(Array.from(st.xTilde as Float64Array).every((v) => v >= -0.2 && v <= 0.6));
+    for (const st of h.views()) assert.ok(Array.from(st.xTilde!).every((v) => v >= -0.2 && v <= 0.6));
     for (let i = 0; i < problem.dx; i++) if (Math.abs(xStar[i]! - 0.6) < 1e-12) assert.ok(Math.abs(xBar[i]! - 0.6) < 1e-12, `coordinate ${i}: ${xBar[i]}`);
   }
   // Prometheus-dir ignores h: it converges to the minimizer of Φ over the box alone.
