@@ -1,20 +1,20 @@
 /**
- * The experiment runner: turns a resolved config into agents on a transport,
- * runs them in lockstep, and streams tidy result rows (design.md §3). Metrics
+ * The experiment runner: turns a resolved config into agents hosted by a
+ * runtime (src/runtime: the in-process simulator by default), advances them
+ * to each evaluation point, and streams tidy result rows (design.md §3). Metrics
  * are computed by the evaluator outside the run's clock and counters.
  */
-import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { AgentContext, ConfiguredAlgorithm } from '../algorithms/types.ts';
+import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
-import { allFinite, type Vec } from '../linalg/vector.ts';
+import type { Vec } from '../linalg/vector.ts';
 import { Evaluator, type RowMetrics } from '../metrics/evaluate.ts';
-import type { StateView } from '../metrics/state-view.ts';
-import { Simulator } from '../network/simulator.ts';
-import { addCounts, CountingOracle, emptyCounts, ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
+import { ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
 import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed } from '../random/rng.ts';
+import { InProcessRuntime } from '../runtime/in-process.ts';
+import type { Runtime } from '../runtime/types.ts';
 import { buildProblem } from './build-problem.ts';
 import type { RunConfig, TopologyConfig } from './config.ts';
 
@@ -97,81 +97,68 @@ export interface RunOutcome {
   readonly rows: MetricsRow[];
 }
 
-function batchSizes(batch: RunConfig['problem']['batch']): AgentContext['batch'] {
-  return typeof batch === 'object' ? batch : { upper: batch, lower: batch };
-}
+/** Makes the runtime a run executes on; the default is the in-process simulator. */
+export type RuntimeFactory = (run: PreparedRun) => Runtime | Promise<Runtime>;
 
-function nonFinite(views: ReadonlyArray<StateView>): string | null {
-  for (let i = 0; i < views.length; i++) {
-    const v = views[i]!;
-    for (const key of ['x', 'y', 'z'] as const) {
-      const vec = v[key];
-      if (vec && !allFinite(vec)) return `agent ${i}'s ${key} has non-finite entries`;
-    }
+export const inProcessRuntime: RuntimeFactory = (run) => new InProcessRuntime(run);
+
+/**
+ * Runs a prepared experiment on a runtime (default: the deterministic
+ * in-process simulator). The runtime hosts the agents; the runner advances
+ * them to each evaluation point, evaluates their snapshot outside the clock
+ * and counters, and closes the runtime at the end.
+ */
+export async function execute(run: PreparedRun, sinks: RunSinks = {}, makeRuntime: RuntimeFactory = inProcessRuntime): Promise<RunOutcome> {
+  const runtime = await makeRuntime(run);
+  try {
+    return await drive(run, runtime, sinks);
+  } finally {
+    await runtime.close();
   }
-  return null;
 }
 
-/** Runs a prepared experiment in the deterministic simulator. */
-export async function execute(run: PreparedRun, sinks: RunSinks = {}): Promise<RunOutcome> {
-  const { config, topology, problem, algorithm } = run;
-  const m = problem.m;
-  const sim = new Simulator({ m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, config.output.bytesPerFloat);
-  const oracles = problem.agents.map((a) => new CountingOracle(a));
-  const contexts: AgentContext[] = oracles.map((oracle, id) => ({
-    id,
-    m,
-    dx: problem.dx,
-    dy: problem.dy,
-    oracle,
-    link: sim.links[id]!,
-    batch: batchSizes(config.problem.batch),
-    init: run.init,
-    seed: deriveSeed(config.seed, 'agent', id),
-  }));
-  const states = contexts.map((ctx) => algorithm.init(ctx));
-  const workspaces = contexts.map((ctx) => algorithm.workspace(ctx));
+async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promise<RunOutcome> {
+  const { config, problem } = run;
   const evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
   evaluator.warmStart(run.init.y);
   const rows: MetricsRow[] = [];
   let elapsedMs = 0;
 
-  const views = (): StateView[] => states.map((s) => algorithm.view(s));
-  const record = (iteration: number): MetricsRow => {
-    const totals = emptyCounts();
-    for (const o of oracles) addCounts(totals, o.counts);
+  const record = async (iteration: number): Promise<MetricsRow> => {
+    const { comm: c, oracle: totals } = await runtime.counters();
     const oracleCols = {} as Record<OracleKind, number> & Record<`${OracleKind}Samples`, number>;
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
-    const metrics = evaluator.evaluateRow(views());
-    const c = sim.counters;
+    const metrics = evaluator.evaluateRow(await runtime.snapshot());
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ...metrics, elapsedMs };
     rows.push(row);
     sinks.row?.(row);
     return row;
   };
-  const trace = (iteration: number): void => {
+  const trace = async (iteration: number): Promise<void> => {
     if (!sinks.trace) return;
-    const vs = views();
+    const vs = await runtime.snapshot();
     const row: TraceRow = { iteration, x: vs.map((v) => Array.from(v.x)), y: vs.map((v) => Array.from(v.y)) };
     if (vs[0]!.z) row.z = vs.map((v) => Array.from(v.z!));
     sinks.trace(row);
   };
 
   const total = config.iterations;
-  let last = record(0);
-  trace(0);
-  for (let t = 1; t <= total; t++) {
-    const start = performance.now();
-    // Each agent's step advances its state in place.
-    await Promise.all(states.map((s, i) => algorithm.step(s, contexts[i]!, workspaces[i]!)));
-    elapsedMs += performance.now() - start;
-    if (sim.pendingAgents !== 0) throw new Error(`${algorithm.name}: agents finished iteration ${t} with a communication round half done`);
-    trace(t);
-    const bad = nonFinite(views());
-    if (bad) return { status: 'diverged', message: `diverged at iteration ${t}: ${bad} (try smaller step sizes)`, rows };
+  let last = await record(0);
+  await trace(0);
+  let t = 0;
+  while (t < total) {
+    // Stop at every iteration when tracing, else at the next evaluation point.
+    const stop = sinks.trace ? t + 1 : Math.min(total, (Math.floor(t / config.evalEvery) + 1) * config.evalEvery);
+    const step = await runtime.advance(stop, (i) => {
+      if (i < stop) sinks.progress?.(i, total, last);
+    });
+    elapsedMs += step.computeMs;
+    t = step.iteration;
+    await trace(t);
+    if (step.nonFinite) return { status: 'diverged', message: `diverged at iteration ${t}: ${step.nonFinite} (try smaller step sizes)`, rows };
     if (t % config.evalEvery === 0 || t === total) {
-      last = record(t);
+      last = await record(t);
       if (last.hypergradNormSq !== undefined && !Number.isFinite(last.hypergradNormSq)) return { status: 'diverged', message: `diverged at iteration ${t}: the hypergradient norm is not finite`, rows };
     }
     sinks.progress?.(t, total, last);

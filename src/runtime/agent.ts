@@ -1,0 +1,107 @@
+/**
+ * Agents built one by one from a prepared run and an id: the agent's own
+ * counted oracle, context (sizes, batch, initial point, seed of its sampling
+ * stream) and algorithm state. Nothing here touches another agent's oracle,
+ * so any runtime — this thread, a worker, a process on another host — can
+ * build exactly the agents it hosts.
+ */
+import type { AgentContext, AgentStateBase, AgentWorkspace, ConfiguredAlgorithm, StateView } from '../algorithms/types.ts';
+import type { PreparedRun } from '../experiments/runner.ts';
+import { allFinite } from '../linalg/vector.ts';
+import type { AgentLink } from '../network/link.ts';
+import { addCounts, CountingOracle, emptyCounts, type OracleCounts } from '../problems/counting.ts';
+import { deriveSeed } from '../random/rng.ts';
+
+/** One agent: its context (with the link its runtime gave it), state and scratch space. */
+export interface HostedAgent {
+  readonly id: number;
+  readonly oracle: CountingOracle;
+  readonly ctx: AgentContext;
+  /** Advanced in place by the algorithm's step. */
+  state: AgentStateBase;
+  readonly workspace: AgentWorkspace;
+}
+
+function batchSizes(batch: PreparedRun['config']['problem']['batch']): AgentContext['batch'] {
+  return typeof batch === 'object' ? batch : { upper: batch, lower: batch };
+}
+
+/** The context of agent `id` of a prepared run, communicating through `link`. */
+export function agentContext(run: PreparedRun, id: number, link: AgentLink, oracle: CountingOracle): AgentContext {
+  const { config, problem } = run;
+  return {
+    id,
+    m: problem.m,
+    dx: problem.dx,
+    dy: problem.dy,
+    oracle,
+    link,
+    batch: batchSizes(config.problem.batch),
+    init: run.init,
+    seed: deriveSeed(config.seed, 'agent', id),
+  };
+}
+
+/** Builds agent `id` of a prepared run from its own oracle alone, in its initial state. */
+export function buildAgent(run: PreparedRun, id: number, link: AgentLink): HostedAgent {
+  if (!Number.isInteger(id) || id < 0 || id >= run.problem.m) throw new RangeError(`agent id ${id} is not in 0…${run.problem.m - 1}`);
+  const oracle = new CountingOracle(run.problem.agents[id]!);
+  const ctx = agentContext(run, id, link, oracle);
+  return { id, oracle, ctx, state: run.algorithm.init(ctx), workspace: run.algorithm.workspace(ctx) };
+}
+
+/** Names the first non-finite iterate among some agents' views, or null. */
+export function nonFiniteIterate(agents: ReadonlyArray<{ readonly id: number }>, views: ReadonlyArray<StateView>): string | null {
+  for (let k = 0; k < views.length; k++) {
+    const v = views[k]!;
+    for (const key of ['x', 'y', 'z'] as const) {
+      const vec = v[key];
+      if (vec && !allFinite(vec)) return `agent ${agents[k]!.id}'s ${key} has non-finite entries`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The agents one host runs (ids ascending), stepped together: each step runs
+ * every hosted agent's iteration concurrently, since their exchanges meet in
+ * the same communication rounds.
+ */
+export class AgentGroup {
+  readonly agents: ReadonlyArray<HostedAgent>;
+
+  constructor(
+    readonly run: PreparedRun,
+    ids: ReadonlyArray<number>,
+    link: (id: number) => AgentLink,
+  ) {
+    this.agents = [...ids].sort((a, b) => a - b).map((id) => buildAgent(run, id, link(id)));
+  }
+
+  get algorithm(): ConfiguredAlgorithm {
+    return this.run.algorithm;
+  }
+
+  /** One iteration of every hosted agent. */
+  async step(): Promise<void> {
+    const { algorithm } = this.run;
+    await Promise.all(this.agents.map((a) => algorithm.step(a.state, a.ctx, a.workspace)));
+  }
+
+  /** The hosted agents' iterates (live views of their states), in `agents` order. */
+  views(): StateView[] {
+    return this.agents.map((a) => this.run.algorithm.view(a.state));
+  }
+
+  /** The first non-finite iterate of a hosted agent, or null. */
+  nonFinite(): string | null {
+    return nonFiniteIterate(this.agents, this.views());
+  }
+
+  /** Oracle totals of the hosted agents. */
+  oracleCounts(): OracleCounts {
+    const totals = emptyCounts();
+    for (const a of this.agents) addCounts(totals, a.oracle.counts);
+    return totals;
+  }
+}

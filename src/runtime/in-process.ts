@@ -1,0 +1,52 @@
+/**
+ * The reference runtime: every agent in this thread, in lockstep on the
+ * deterministic simulator. Other runtimes must reproduce its rows bit for bit.
+ */
+import { performance } from 'node:perf_hooks';
+import type { StateView } from '../algorithms/types.ts';
+import type { PreparedRun } from '../experiments/runner.ts';
+import { Simulator } from '../network/simulator.ts';
+import { AgentGroup } from './agent.ts';
+import type { AdvanceResult, Runtime, RuntimeCounters } from './types.ts';
+
+export class InProcessRuntime implements Runtime {
+  readonly name = 'simulator';
+  readonly m: number;
+  readonly simulator: Simulator;
+  readonly group: AgentGroup;
+  private iteration = 0;
+
+  constructor(run: PreparedRun) {
+    const { topology, problem } = run;
+    this.m = problem.m;
+    this.simulator = new Simulator({ m: this.m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, run.config.output.bytesPerFloat);
+    const ids = Array.from({ length: this.m }, (_, i) => i);
+    this.group = new AgentGroup(run, ids, (id) => this.simulator.links[id]!);
+  }
+
+  async advance(to: number, onIteration?: (iteration: number) => void): Promise<AdvanceResult> {
+    let computeMs = 0;
+    while (this.iteration < to) {
+      const t = this.iteration + 1;
+      const start = performance.now();
+      await this.group.step();
+      computeMs += performance.now() - start;
+      if (this.simulator.pendingAgents !== 0) throw new Error(`${this.group.algorithm.name}: agents finished iteration ${t} with a communication round half done`);
+      this.iteration = t;
+      const bad = this.group.nonFinite();
+      if (bad) return { iteration: t, nonFinite: bad, computeMs };
+      onIteration?.(t);
+    }
+    return { iteration: this.iteration, nonFinite: null, computeMs };
+  }
+
+  async snapshot(): Promise<ReadonlyArray<StateView>> {
+    return this.group.views();
+  }
+
+  async counters(): Promise<RuntimeCounters> {
+    return { comm: { ...this.simulator.counters, wireBytes: 0 }, oracle: this.group.oracleCounts() };
+  }
+
+  async close(): Promise<void> {}
+}
