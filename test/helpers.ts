@@ -52,7 +52,7 @@ type HarnessOptions = { seed?: number; batch?: number | 'full'; bytesPerFloat?: 
 export function harness<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness<S>;
 export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness;
 export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options: HarnessOptions = {}): Harness {
-  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, options.bytesPerFloat ?? 4);
+  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 4);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const batch = options.batch ?? 'full';
   const zeros = { x: new Float64Array(problem.dx), y: new Float64Array(problem.dy), z: new Float64Array(problem.dy) };

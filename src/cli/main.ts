@@ -111,15 +111,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--p <p>', 'edge probability (erdos-renyi)', finiteNumber('--p'))
     .option('--rows <r>', 'torus rows', positiveInteger('--rows'))
     .option('--seed <s>', 'seed (erdos-renyi)', nonNegativeInteger('--seed'), 1)
-    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number }) => {
+    .option('--ring-fallback', 'torus: build a ring when agents is prime (otherwise an error)')
+    .action((opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number; ringFallback?: boolean }) => {
       const spec = parseWith(
         topologySchema,
-        { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}) },
+        { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}), ...(opts.ringFallback ? { ringFallback: true } : {}) },
         'topology',
       );
       const t = buildRunTopology(spec, opts.seed);
       console.log(`agents ${t.graph.m}, edges ${t.graph.edges.length}, directed messages per round ${2 * t.graph.edges.length}`);
+      if (t.note) console.log(`note: ${t.note}`);
       console.log(`lambda = max(|λ2|, |λm|) = ${t.spectrum.lambda.toPrecision(6)}   rho = ‖W − 11ᵀ/m‖₂ = ${t.spectrum.rho.toPrecision(6)}   spectral gap 1 − lambda = ${(1 - t.spectrum.lambda).toPrecision(6)}`);
+      console.log(`spectrum by ${t.spectrum.method}${t.spectrum.errorBound !== undefined ? ` (eigenvalues within ${t.spectrum.errorBound.toExponential(1)})` : ''}`);
       if (t.graph.m <= 16) {
         const rows = Array.from({ length: t.graph.m }, (_, i) => [String(i), ...Array.from(t.weights.data.subarray(i * t.graph.m, (i + 1) * t.graph.m), (w) => (w === 0 ? '·' : w.toFixed(3)))]);
         console.log(table(['W', ...Array.from({ length: t.graph.m }, (_, j) => String(j))], rows));

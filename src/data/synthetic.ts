@@ -1,5 +1,5 @@
 /**
- * The synthetic heterogeneous data set of SEED-000 (CD-BSVRGD), §4 experiments.
+ * The synthetic heterogeneous data set of SEED-000 (CD-BSVRGD), its §4 experiments.
  *
  * On worker k (0-based) each sample has features a ∈ R^d and a label
  * y = sign(wᵀa + noise·b), stored as class 1 when wᵀa + noise·b > 0 and class 0

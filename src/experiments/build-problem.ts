@@ -27,7 +27,7 @@ export function buildProblem(config: ProblemConfig, agents: number, seed: number
 }
 
 /**
- * L-PDBO's experiment data (SEED-002 §IV, §4.3): MNIST digits (0, 1), pixels
+ * L-PDBO's experiment data (SEED-002 §IV; choices in docs/decisions.md §C): MNIST digits (0, 1), pixels
  * /255, m agents with trainPerAgent + valPerAgent random training images each
  * (disjoint), tested on the MNIST test images of the same digits.
  */

@@ -92,6 +92,10 @@ export const topologySchema = z
     rows: int('rows', 1).optional(),
     edges: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
     weights: z.array(z.array(z.number())).optional(),
+    /** torus only: build a ring when agents is prime (otherwise an error names the nearest valid sizes). */
+    ringFallback: z.boolean().optional(),
+    /** custom weights only: accept negative entries (ρ = ‖W − 11ᵀ/m‖₂ < 1 is still required). */
+    allowNegativeWeights: z.boolean().optional(),
   })
   .superRefine((t, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -101,6 +105,8 @@ export const topologySchema = z
     if (t.type === 'custom' && (t.edges === undefined) === (t.weights === undefined)) issue('edges', 'custom topology needs exactly one of edges (with a mixing rule) or weights (a full matrix)');
     if (t.type !== 'custom' && (t.edges !== undefined || t.weights !== undefined)) issue(t.edges ? 'edges' : 'weights', `only custom takes edges or weights (type is ${t.type})`);
     if (t.weights !== undefined && t.mixing !== undefined) issue('mixing', 'a custom weights matrix is its own mixing rule; remove mixing');
+    if (t.type !== 'torus' && t.ringFallback !== undefined) issue('ringFallback', `only torus takes ringFallback (type is ${t.type})`);
+    if (t.weights === undefined && t.allowNegativeWeights !== undefined) issue('allowNegativeWeights', 'only a custom weights matrix takes allowNegativeWeights');
   });
 
 const vectorInit = z.union([z.number(), z.array(z.number())], { error: 'expected a number (every entry) or an array of numbers' });

@@ -1,6 +1,6 @@
 /**
  * The Hessian-inverse estimator comparison of SEED-003 §5, Fig. 1
- * (algorithms.md §4.4, §6.7): Monte Carlo estimates of A⁻¹ for A = a·I
+ * (docs/decisions.md §4): Monte Carlo estimates of A⁻¹ for A = a·I
  * (dim × dim; the paper: a = 0.25, dim = 2, K = 10, 10,000 trials), each
  * factor using its own noisy draw A_s = A + E, E symmetric with independent
  * N(0, σ²) entries on and above the diagonal. The paper does not give σ.
@@ -8,7 +8,7 @@
  * - conventional (eq. 4, §5):  K · Π_{p=1}^{k} (I − A_s^{(p)}),  k ~ U{0..K−1}
  * - literal (the §5 text):      Σ_{j=1}^{k} Π_{p=1}^{j} (I − A_s^{(p)}),  k ~ U{0..K−1},
  *   no identity term (heavily biased: mean ≈ 1.87 against 4 in the paper's example)
- * - recursive (eq. 5, fixed depth, §7.4): H₀ = I, H_j = I + (I − A_s^{(j)}) H_{j−1},
+ * - recursive (eq. 5, fixed depth, docs/decisions.md §4): H₀ = I, H_j = I + (I − A_s^{(j)}) H_{j−1},
  *   j = 1..K−1, i.e. K terms including I
  *
  * The factors are independent with mean I − A, so every estimator's mean is
@@ -27,7 +27,7 @@ import { parseWith } from './zod-errors.ts';
 export const estimatorVarianceSchema = z.strictObject({
   trials: z.number().int({ error: 'trials must be an integer' }).min(2, { error: 'trials must be ≥ 2' }).default(10000).describe('number of independent trials'),
   K: z.number().int({ error: 'K must be an integer' }).min(1, { error: 'K must be ≥ 1' }).default(10).describe('number of Neumann terms K'),
-  sigma: z.number({ error: (issue) => (issue.input === undefined ? 'sigma is required (the paper does not give it; §4.4 uses 0.05)' : 'sigma must be a number') }).min(0, { error: 'sigma must be ≥ 0' }).describe('standard deviation σ of each entry of the symmetric noise E in A_s = A + E'),
+  sigma: z.number({ error: (issue) => (issue.input === undefined ? 'sigma is required (the paper does not give it; docs/decisions.md §4 uses 0.05)' : 'sigma must be a number') }).min(0, { error: 'sigma must be ≥ 0' }).describe('standard deviation σ of each entry of the symmetric noise E in A_s = A + E'),
   seed: z.number({ error: (issue) => (issue.input === undefined ? 'seed is required' : 'seed must be an integer') }).int({ error: 'seed must be an integer' }).min(0, { error: 'seed must be ≥ 0' }).describe('seed of the trials'),
   dim: z.number().int({ error: 'dim must be an integer' }).min(1, { error: 'dim must be ≥ 1' }).default(2).describe('dimension of A = a·I'),
   a: z.number({ error: 'a must be a number' }).positive({ error: 'a must be > 0' }).default(0.25).describe('diagonal of A = a·I (the paper: 0.25, so A⁻¹ = 4I)'),

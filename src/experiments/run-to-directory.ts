@@ -1,5 +1,5 @@
 /** Runs a config and stores it as a run directory (see RunDirectory). */
-import { toRows } from '../linalg/matrix.ts';
+import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
 import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks } from './runner.ts';
@@ -19,15 +19,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
   const rd = RunDirectory.create(dir, options.force ?? false);
   try {
     rd.writeJson('config.resolved.json', config);
-    const { graph, weights, spectrum } = prepared.topology;
-    rd.writeJson('topology.json', {
-      agents: graph.m,
-      edges: graph.edges,
-      weights: toRows(weights),
-      lambda: spectrum.lambda,
-      rho: spectrum.rho,
-      eigenvalues: Array.from(spectrum.eigenvalues),
-    });
+    rd.writeJson('topology.json', topologyJson(prepared.topology));
     const started = new Date().toISOString();
     const sinks: RunSinks = {
       row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),

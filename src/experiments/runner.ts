@@ -1,7 +1,7 @@
 /**
  * The experiment runner: turns a resolved config into agents hosted by a
  * runtime (src/runtime: the in-process simulator by default), advances them
- * to each evaluation point, and streams tidy result rows (design.md §3). Metrics
+ * to each evaluation point, and streams tidy result rows (docs/architecture.md). Metrics
  * are computed by the evaluator outside the run's clock and counters.
  */
 import { getAlgorithm } from '../algorithms/registry.ts';
@@ -47,14 +47,14 @@ export interface PreparedRun {
 }
 
 export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
-  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology');
+  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
   const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
   const seedT = deriveSeed(seed, 'topology');
   switch (t.type) {
     case 'erdos-renyi':
       return buildTopology({ ...base, type: t.type, p: t.p! }, seedT);
     case 'torus':
-      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}) }, seedT);
+      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}) }, seedT);
     case 'custom':
       return buildTopology({ ...base, type: t.type, edges: t.edges! }, seedT);
     default:

@@ -3,8 +3,14 @@
  * stochastic, zero off the graph's edges, and with a connected support.
  */
 import { ConfigError } from '../errors.ts';
-import { identity, symmetricEigen, zeros, type Matrix } from '../linalg/matrix.ts';
+import { symmetricEigen, zeros, type Matrix } from '../linalg/matrix.ts';
+import { laplacianEigenvalues, type GraphStructure } from './closed-form.ts';
+import { lanczosExtremes } from './lanczos.ts';
+import { sparsePattern, sparseToDense, type SparseMixing } from './sparse.ts';
 import { connectedComponents, describeComponents, graphFromEdges, type Graph } from './topology.ts';
+
+/** Up to this many agents, eigenvalues are computed by the dense Jacobi solver (exact, all of them); above, by closed forms or Lanczos. */
+export const DENSE_EIGEN_MAX = 32;
 
 export type MixingRule = 'laplacian' | 'metropolis' | 'uniform';
 
@@ -22,36 +28,56 @@ function laplacian(graph: Graph): Matrix {
 }
 
 /**
- * The mixing matrix of `graph` under `rule`:
+ * λmax of the graph Laplacian: closed form for structured graphs, dense
+ * eigensolver for small ones, Lanczos otherwise.
+ */
+export function laplacianMax(graph: Graph, structure: GraphStructure | null = null): number {
+  const { m } = graph;
+  if (structure !== null) return laplacianEigenvalues(structure).reduce((a, b) => Math.max(a, b), 0);
+  if (m <= DENSE_EIGEN_MAX) return symmetricEigen(laplacian(graph)).values[m - 1]!;
+  const deg = graph.neighbours.map((n) => n.length);
+  const apply = (x: Float64Array, out: Float64Array): void => {
+    for (let i = 0; i < m; i++) {
+      let s = deg[i]! * x[i]!;
+      for (const j of graph.neighbours[i]!) s -= x[j]!;
+      out[i] = s;
+    }
+  };
+  // L's top eigenvector is orthogonal to 1 (the kernel), so deflating loses nothing.
+  return lanczosExtremes(apply, m, { deflateOnes: true, tol: 1e-12 }).max;
+}
+
+/**
+ * The sparse mixing matrix of `graph` under `rule`:
  * - laplacian: W = I − 2L / (3 λmax(L)), eigenvalues in [1/3, 1];
  * - metropolis: w_ij = 1 / (1 + max(d_i, d_j)) on edges, w_ii = 1 − Σ_j w_ij;
  * - uniform: W = 11ᵀ/m, complete graphs only.
+ * `structure` (when known) gives λmax(L) in closed form.
  */
-export function mixingMatrix(graph: Graph, rule: MixingRule, field = 'topology.mixing'): Matrix {
+export function sparseMixingMatrix(graph: Graph, rule: MixingRule, field = 'topology.mixing', structure: GraphStructure | null = null): SparseMixing {
   const { m } = graph;
+  const w = sparsePattern(graph);
   switch (rule) {
     case 'laplacian': {
-      if (m <= 1 || graph.edges.length === 0) return identity(m);
-      const l = laplacian(graph);
-      const values = symmetricEigen(l).values;
-      const lmax = values[m - 1]!;
-      const w = identity(m);
-      const c = 2 / (3 * lmax);
-      for (let k = 0; k < m * m; k++) w.data[k]! -= c * l.data[k]!;
-      // Exact symmetry (the update above is entrywise, so it already is).
+      if (m <= 1 || graph.edges.length === 0) {
+        w.self.fill(1);
+        return w;
+      }
+      const c = 2 / (3 * laplacianMax(graph, structure));
+      w.values.fill(c);
+      for (let i = 0; i < m; i++) w.self[i] = 1 - c * graph.neighbours[i]!.length;
       return w;
     }
     case 'metropolis': {
-      const w = zeros(m, m);
-      for (const [i, j] of graph.edges) {
-        const v = 1 / (1 + Math.max(graph.neighbours[i]!.length, graph.neighbours[j]!.length));
-        w.data[i * m + j] = v;
-        w.data[j * m + i] = v;
-      }
       for (let i = 0; i < m; i++) {
+        const di = graph.neighbours[i]!.length;
         let s = 0;
-        for (const j of graph.neighbours[i]!) s += w.data[i * m + j]!;
-        w.data[i * m + i] = 1 - s;
+        for (let k = w.rowStart[i]!; k < w.rowStart[i + 1]!; k++) {
+          const v = 1 / (1 + Math.max(di, graph.neighbours[w.cols[k]!]!.length));
+          w.values[k] = v;
+          s += v;
+        }
+        w.self[i] = 1 - s;
       }
       return w;
     }
@@ -73,13 +99,18 @@ export function mixingMatrix(graph: Graph, rule: MixingRule, field = 'topology.m
             `use 'metropolis' or 'laplacian' for sparse graphs`,
         );
       }
-      const w = zeros(m, m);
-      w.data.fill(1 / m);
+      w.self.fill(1 / m);
+      w.values.fill(1 / m);
       return w;
     }
     default:
       throw new ConfigError(field, `unknown mixing rule ${JSON.stringify(rule)}; expected one of ${MIXING_RULES.join(', ')}`);
   }
+}
+
+/** The dense mixing matrix of `graph` under `rule` (see sparseMixingMatrix); for small graphs and tests. */
+export function mixingMatrix(graph: Graph, rule: MixingRule, field = 'topology.mixing'): Matrix {
+  return sparseToDense(sparseMixingMatrix(graph, rule, field));
 }
 
 function fmt(x: number): string {
@@ -91,10 +122,17 @@ function fmt(x: number): string {
  * naming the first violated property: square and m×m (m from `graph` when
  * given), finite entries, symmetric (within tol), rows summing to 1 (within
  * tol; columns follow from symmetry), zero on non-edges of `graph` (when
- * given), and a connected graph of nonzero off-diagonal entries. Negative
- * entries are allowed.
+ * given), nonnegative entries (unless `options.allowNegative`; `options.flag`
+ * names the setting that allows them), and a connected graph of nonzero
+ * off-diagonal entries.
  */
-export function validateMixing(w: Matrix, graph: Graph | null, field: string, tol = 1e-9): void {
+export function validateMixing(
+  w: Matrix,
+  graph: Graph | null,
+  field: string,
+  tol = 1e-9,
+  options: { allowNegative?: boolean; flag?: string } = { allowNegative: true },
+): void {
   const n = w.rows;
   if (graph !== null && (w.rows !== graph.m || w.cols !== graph.m))
     throw new ConfigError(field, `expected a ${graph.m}×${graph.m} matrix (one row and column per agent), got ${w.rows}×${w.cols}`);
@@ -143,6 +181,16 @@ export function validateMixing(w: Matrix, graph: Graph | null, field: string, to
       `matrix is not doubly stochastic: row ${worstRow} sums to ${fmt(worstSum)}, expected 1 (tolerance ${tol}); ` +
         `every row and column of a mixing matrix must sum to 1`,
     );
+  if (options.allowNegative !== true) {
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (d[i * n + j]! < 0)
+          throw new ConfigError(
+            field,
+            `entry w[${i}][${j}] = ${fmt(d[i * n + j]!)} is negative; gossip with negative weights can diverge, so mixing matrices must be nonnegative` +
+              (options.flag ? ` (set ${options.flag}: true to accept negative entries when ρ = ‖W − 11ᵀ/m‖₂ < 1)` : ''),
+          );
+  }
   if (graph !== null) {
     for (let i = 0; i < n; i++) {
       const nb = new Set(graph.neighbours[i]);

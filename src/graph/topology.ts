@@ -6,6 +6,8 @@
  */
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random/rng.ts';
+import type { GraphStructure } from './closed-form.ts';
+import { checkTopologySize } from './limits.ts';
 
 export interface Graph {
   /** Number of agents (vertices 0..m-1). */
@@ -18,7 +20,7 @@ export interface Graph {
 
 export type TopologySpec =
   | { type: 'complete' | 'ring' | 'path' | 'star' | 'exponential'; agents: number }
-  | { type: 'torus'; agents: number; rows?: number }
+  | { type: 'torus'; agents: number; rows?: number; ringFallback?: boolean }
   | { type: 'erdos-renyi'; agents: number; p: number }
   | { type: 'custom'; agents: number; edges: ReadonlyArray<readonly [number, number]> };
 
@@ -39,29 +41,58 @@ export const TOPOLOGY_TYPES: ReadonlyArray<TopologyType> = [
 export const ERDOS_RENYI_MAX_ATTEMPTS = 1000;
 
 /**
+ * Up to this many agents G(m, p) is drawn pair by pair (one uniform per pair);
+ * above it by geometric skipping, O(|E|) instead of O(m²). Both sample
+ * G(m, p) exactly and deterministically from the seed; they give different
+ * graphs for the same seed, so the threshold is part of the format.
+ */
+export const ERDOS_RENYI_PAIRWISE_MAX = 2048;
+
+/**
  * Builds a graph on m agents from an edge list given in any order, with
  * either orientation and possibly repeated. Indices must already be valid
  * (integers in [0, m), no self loops).
  */
 export function graphFromEdges(m: number, edges: Iterable<readonly [number, number]>): Graph {
-  const keys = new Set<number>();
-  for (const [a, b] of edges) {
-    const i = Math.min(a, b);
-    const j = Math.max(a, b);
-    keys.add(i * m + j);
+  const keys = new EdgeKeys(m);
+  for (const [a, b] of edges) keys.add(a, b);
+  return keys.graph();
+}
+
+/** Growable buffer of undirected edges as keys min·m + max (no per-edge allocation while a graph is generated). */
+export class EdgeKeys {
+  private keys = new Float64Array(64);
+  private n = 0;
+  constructor(readonly m: number) {}
+
+  add(a: number, b: number): void {
+    if (this.n === this.keys.length) {
+      const bigger = new Float64Array(this.keys.length * 2);
+      bigger.set(this.keys);
+      this.keys = bigger;
+    }
+    this.keys[this.n++] = a < b ? a * this.m + b : b * this.m + a;
   }
-  const sorted = Array.from(keys).sort((x, y) => x - y);
-  const list: Array<readonly [number, number]> = [];
-  const nbrs: number[][] = Array.from({ length: m }, () => []);
-  for (const k of sorted) {
-    const i = Math.floor(k / m);
-    const j = k - i * m;
-    list.push([i, j] as const);
-    nbrs[i]!.push(j);
-    nbrs[j]!.push(i);
+
+  /** The graph of the edges added so far: sorted, deduplicated, neighbour lists ascending. */
+  graph(): Graph {
+    const m = this.m;
+    const keys = this.keys.subarray(0, this.n).sort();
+    const list: Array<readonly [number, number]> = [];
+    const nbrs: number[][] = Array.from({ length: m }, () => []);
+    // Keys ascend by (i, j), so each neighbour list fills in ascending order:
+    // agent v first receives its smaller neighbours (edges (i, v)), then its larger ones (edges (v, j)).
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      if (k > 0 && key === keys[k - 1]) continue;
+      const i = Math.floor(key / m);
+      const j = key - i * m;
+      list.push([i, j] as const);
+      nbrs[i]!.push(j);
+      nbrs[j]!.push(i);
+    }
+    return { m, edges: list, neighbours: nbrs };
   }
-  for (const n of nbrs) n.sort((x, y) => x - y);
-  return { m, edges: list, neighbours: nbrs };
 }
 
 /** Connected components (each sorted ascending), ordered by their smallest agent. */
@@ -123,27 +154,51 @@ function largestDivisorAtMostSqrt(m: number): number {
   return best;
 }
 
-function torusEdges(m: number, rows: number): Array<readonly [number, number]> {
+function torusGraph(m: number, rows: number): Graph {
   const cols = m / rows;
-  const out: Array<readonly [number, number]> = [];
+  const out = new EdgeKeys(m);
   const id = (r: number, c: number): number => r * cols + c;
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++) {
       const here = id(r, c);
       const down = id((r + 1) % rows, c);
       const right = id(r, (c + 1) % cols);
-      if (down !== here) out.push([here, down]);
-      if (right !== here) out.push([here, right]);
+      if (down !== here) out.add(here, down);
+      if (right !== here) out.add(here, right);
     }
-  return out;
+  return out.graph();
+}
+
+/**
+ * G(m, p) by geometric skipping (Batagelj & Brandes, Phys. Rev. E 71, 036113,
+ * 2005): the gap to the next present pair (i < j, row-major) is geometric,
+ * ⌊ln(1 − u) / ln(1 − p)⌋.
+ */
+function erdosRenyiSkipping(m: number, p: number, rng: Rng, edges: EdgeKeys): void {
+  const logq = Math.log1p(-p);
+  let i = 0;
+  let j = 0; // candidate pair (i, i + 1 + j)
+  for (;;) {
+    const skip = p >= 1 ? 0 : Math.floor(Math.log1p(-rng.uniform()) / logq);
+    j += skip;
+    while (i < m - 1 && j >= m - 1 - i) {
+      j -= m - 1 - i;
+      i++;
+    }
+    if (i >= m - 1) break;
+    edges.add(i, i + 1 + j);
+    j++;
+  }
 }
 
 function erdosRenyi(m: number, p: number, seed: number, field: string): Graph {
   for (let attempt = 0; attempt < ERDOS_RENYI_MAX_ATTEMPTS; attempt++) {
     const rng = new Rng(seed, 'topology', 'erdos-renyi', attempt);
-    const edges: Array<readonly [number, number]> = [];
-    for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (rng.uniform() < p) edges.push([i, j]);
-    const g = graphFromEdges(m, edges);
+    const edges = new EdgeKeys(m);
+    if (m <= ERDOS_RENYI_PAIRWISE_MAX) {
+      for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (rng.uniform() < p) edges.add(i, j);
+    } else erdosRenyiSkipping(m, p, rng, edges);
+    const g = edges.graph();
     if (isConnected(m, g.neighbours)) return g;
   }
   const threshold = Math.log(m) / m;
@@ -170,58 +225,116 @@ function customEdges(m: number, edges: unknown, field: string): Array<readonly [
   return out;
 }
 
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+/** Nearest agent counts below and above m that have an r × c torus with r, c ≥ 2 (composite numbers ≥ 4), with their factorization. */
+export function nearestTorusSizes(m: number): string[] {
+  const describe = (n: number): string => `${n} (${largestDivisorAtMostSqrt(n)} × ${n / largestDivisorAtMostSqrt(n)})`;
+  const out: string[] = [];
+  for (let n = m - 1; n >= 4; n--)
+    if (!isPrime(n)) {
+      out.push(describe(n));
+      break;
+    }
+  for (let n = Math.max(m + 1, 4); ; n++)
+    if (!isPrime(n)) {
+      out.push(describe(n));
+      break;
+    }
+  return out;
+}
+
+/** Graph with, where one exists, the structure whose Laplacian spectrum is known in closed form. */
+export interface StructuredGraph {
+  readonly graph: Graph;
+  readonly structure: GraphStructure | null;
+  /** Set when the graph built is not the type asked for (a torus built as a ring on request). */
+  readonly note?: string;
+}
+
 /**
  * Builds the communication graph described by `spec`. `seed` is used only by
  * Erdős–Rényi. `field` is the config path used in error messages.
  */
 export function buildGraph(spec: TopologySpec, seed: number, field = 'topology'): Graph {
+  return buildStructuredGraph(spec, seed, field).graph;
+}
+
+/** buildGraph, also returning the graph's closed-form structure (ring, torus, exponential, complete, path, star). */
+export function buildStructuredGraph(spec: TopologySpec, seed: number, field = 'topology'): StructuredGraph {
   if (spec === null || typeof spec !== 'object') throw new ConfigError(field, `expected a topology description, got ${formatValue(spec)}`);
   const m = checkInteger(spec.agents, `${field}.agents`, 1);
+  checkTopologySize(spec, field);
   let graph: Graph;
+  let structure: GraphStructure | null = null;
+  let note: string | undefined;
   switch (spec.type) {
     case 'complete': {
-      const e: Array<readonly [number, number]> = [];
-      for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) e.push([i, j]);
-      graph = graphFromEdges(m, e);
+      const e = new EdgeKeys(m);
+      for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) e.add(i, j);
+      graph = e.graph();
+      structure = { kind: 'complete', m };
       break;
     }
     case 'ring': {
-      const e: Array<readonly [number, number]> = [];
-      for (let i = 0; i < m; i++) if ((i + 1) % m !== i) e.push([i, (i + 1) % m]);
-      graph = graphFromEdges(m, e);
+      const e = new EdgeKeys(m);
+      for (let i = 0; i < m; i++) if ((i + 1) % m !== i) e.add(i, (i + 1) % m);
+      graph = e.graph();
+      structure = { kind: 'circulant', m, offsets: [1] };
       break;
     }
     case 'path': {
-      const e: Array<readonly [number, number]> = [];
-      for (let i = 0; i + 1 < m; i++) e.push([i, i + 1]);
-      graph = graphFromEdges(m, e);
+      const e = new EdgeKeys(m);
+      for (let i = 0; i + 1 < m; i++) e.add(i, i + 1);
+      graph = e.graph();
+      structure = { kind: 'path', m };
       break;
     }
     case 'star': {
-      const e: Array<readonly [number, number]> = [];
-      for (let i = 1; i < m; i++) e.push([0, i]);
-      graph = graphFromEdges(m, e);
+      const e = new EdgeKeys(m);
+      for (let i = 1; i < m; i++) e.add(0, i);
+      graph = e.graph();
+      structure = { kind: 'star', m };
       break;
     }
     case 'torus': {
       let rows: number;
-      if (spec.rows === undefined) rows = largestDivisorAtMostSqrt(m);
-      else {
+      if (spec.rows === undefined) {
+        rows = largestDivisorAtMostSqrt(m);
+        if (rows === 1 && m > 1) {
+          if (spec.ringFallback !== true)
+            throw new ConfigError(
+              `${field}.agents`,
+              `a 2-D torus needs rows × cols = agents with rows, cols ≥ 2, but ${m} is prime; ` +
+                `nearest valid sizes: ${nearestTorusSizes(m).join(' and ')}` +
+                ` (or set ${field}.ringFallback: true to build a ring of ${m} agents instead)`,
+            );
+          note = `torus of ${m} agents (a prime number) built as a ring, as ${field}.ringFallback asks`;
+        }
+      } else {
         rows = checkInteger(spec.rows, `${field}.rows`, 1);
         if (m % rows !== 0)
           throw new ConfigError(`${field}.rows`, `rows = ${rows} does not divide agents = ${m}; a torus needs rows × cols = agents`);
       }
-      graph = graphFromEdges(m, torusEdges(m, rows));
+      graph = torusGraph(m, rows);
+      structure = { kind: 'torus', rows, cols: m / rows };
       break;
     }
     case 'exponential': {
-      const e: Array<readonly [number, number]> = [];
+      const e = new EdgeKeys(m);
+      const offsets: number[] = [];
+      for (let s = 1; s < m; s *= 2) offsets.push(s);
       for (let i = 0; i < m; i++)
-        for (let s = 1; s < m; s *= 2) {
+        for (const s of offsets) {
           const j = (i + s) % m;
-          if (j !== i) e.push([i, j]);
+          if (j !== i) e.add(i, j);
         }
-      graph = graphFromEdges(m, e);
+      graph = e.graph();
+      structure = { kind: 'circulant', m, offsets };
       break;
     }
     case 'erdos-renyi': {
@@ -242,5 +355,5 @@ export function buildGraph(spec: TopologySpec, seed: number, field = 'topology')
   }
   if (!isConnected(graph.m, graph.neighbours))
     throw new ConfigError(`${field}.edges`, `graph is disconnected: ${describeComponents(connectedComponents(graph.m, graph.neighbours))}`);
-  return graph;
+  return note === undefined ? { graph, structure } : { graph, structure, note };
 }

@@ -1,7 +1,7 @@
 /**
  * Stochastic hypergradient estimators built on a truncated Neumann series of
  * the lower-level Hessian inverse, as named strategies over the matrix-free
- * HVP/JVP oracles (algorithms.md §3.3, §3.7, §6.7, §7.4).
+ * HVP/JVP oracles (docs/algorithms.md, docs/decisions.md §4).
  *
  * - `neumann` (conventional; SEED-001 eq. 22, Ghadimi–Wang):
  *     ∇_x f(ξ⁰) − (K/L_g) · J(ζ⁰) · Π_{j=1}^{k} (I − H(ζ^j)/L_g) · ∇_y f(ξ⁰)
@@ -9,12 +9,12 @@
  *   (1/L_g) Σ_{j<K} (I − H/L_g)^j, but the random depth adds variance.
  * - `neumann-recursive` (Prometheus eq. 5): h₀ = b, h_k = b + (I − H(ζ^k)/L_g) h_{k−1},
  *   estimate ∇_x f − J(ζ⁰) h_k / L_g with b = ∇_y f(ξ⁰). `depth: fixed` uses
- *   k = K − 1 (K terms including I: bias (1 − μ/L_g)^K, §7.4); `uniform` draws
+ *   k = K − 1 (K terms including I: bias (1 − μ/L_g)^K, docs/decisions.md §4); `uniform` draws
  *   k ~ U{0, …, K−1} as the paper's text does.
  *
  * A `NeumannSample` fixes ξ⁰, ζ⁰, ζ¹…ζ^k and k, so evaluating it at two
  * points uses identical samples, as STORM and SPIDER differences require
- * (§7.10). Cost per evaluation: 1 ∇F, 1 JVP and k HVPs.
+ * (docs/decisions.md §10). Cost per evaluation: 1 ∇F, 1 JVP and k HVPs.
  */
 import { z } from 'zod';
 import { axpy, lincomb, norm2Sq, scale, sub, type Vec } from '../linalg/vector.ts';

@@ -1,7 +1,7 @@
 /**
  * Evaluators: ground-truth metrics from a snapshot of the agents' iterates,
- * computed outside the run's clock and oracle counters (design.md §3,
- * algorithms.md §2.5 and §7.11). They call the problem's raw oracles on full
+ * computed outside the run's clock and oracle counters (docs/architecture.md, "Evaluation";
+ * docs/decisions.md §11). They call the problem's raw oracles on full
  * batches, or its closed forms when it has them.
  *
  * Class G: ∇Φ(x̄) = ∇_x f̄ − ∇²_xy ḡ z*, with y*(x̄) = argmin ḡ(x̄, ·) solved by
@@ -33,7 +33,7 @@ export interface RowMetrics {
   lowerErrors?: number[];
   /**
    * Class P: INTERACT's metric 𝔐 = ‖∇Φ(x̄)‖² + Σ_i ‖x_i − x̄‖² + Σ_i ‖y_i − y_i*(x_i)‖²
-   * (SEED-001 (11); sums over agents, y_i* at each agent's own x_i, §7.12).
+   * (SEED-001 (11); sums over agents, y_i* at each agent's own x_i, docs/decisions.md §12).
    */
   interactMetric?: number;
   /** Class P with a prox point: Σ_i ‖x̃_i − x̄‖² + Σ_i ‖x_i − x̄‖² + Σ_i ‖y_i − y_i*(x_i)‖² (SEED-003 (2)). */

@@ -1,5 +1,5 @@
 /**
- * The one communication interface algorithms see (design.md §3). An agent
+ * The one communication interface algorithms see (docs/architecture.md, "Network"). An agent
  * sends one payload per round to every neighbour and receives theirs for the
  * same round. Transports (the in-process simulator now, real networks later)
  * implement `exchange`; algorithm code never learns which one runs it.

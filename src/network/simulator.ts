@@ -1,7 +1,7 @@
 /**
  * Deterministic in-process transport: all agents run in lockstep, one
  * barrier per communication round. Communication is counted here, where
- * messages are produced (algorithms.md §7.14): every directed message, its
+ * messages are produced (docs/decisions.md §14): every directed message, its
  * payload floats, and payload bytes = floats × bytesPerFloat.
  *
  * Values travel as float64 whatever `bytesPerFloat` says; the width only sets
@@ -20,8 +20,11 @@ export interface CommCounters {
 export interface SimulatorTopology {
   readonly m: number;
   readonly neighbours: ReadonlyArray<ReadonlyArray<number>>;
-  /** Row-major m × m mixing matrix. */
-  readonly weights: Float64Array;
+  /**
+   * The mixing matrix: row-major m × m, or sparse (w_ii in `self`, row i's
+   * neighbour weights at values[rowStart[i] …], in `neighbours[i]` order).
+   */
+  readonly weights: Float64Array | { readonly self: Float64Array; readonly rowStart: Int32Array; readonly values: Float64Array };
 }
 
 export class Simulator {
@@ -46,13 +49,14 @@ export class Simulator {
     this.agentRound = new Array<number>(m).fill(0);
     this.waiting = new Array(m).fill(null);
     this.received = Array.from({ length: m }, () => [[], []]);
+    const w = topology.weights;
     this.links = Array.from({ length: m }, (_, i) => {
       const neighbours = topology.neighbours[i]!;
       return {
         id: i,
         neighbours,
-        selfWeight: topology.weights[i * m + i]!,
-        neighbourWeights: neighbours.map((j) => topology.weights[i * m + j]!),
+        selfWeight: w instanceof Float64Array ? w[i * m + i]! : w.self[i]!,
+        neighbourWeights: w instanceof Float64Array ? neighbours.map((j) => w[i * m + j]!) : Array.from(w.values.subarray(w.rowStart[i]!, w.rowStart[i + 1]!)),
         exchange: (payload: Vec) => this.exchange(i, payload),
       };
     });

@@ -1,7 +1,7 @@
 /**
  * Personalized hyperparameter optimization of binary logistic regression with
- * per-feature weights (L-PDBO's experiment, SEED-002 §IV; algorithms.md §3.6,
- * §4.3). Class P: each agent has its own θ_i; the hyperparameter λ is shared.
+ * per-feature weights (L-PDBO's experiment, SEED-002 §IV; settings in
+ * docs/decisions.md §C). Class P: each agent has its own θ_i; the hyperparameter λ is shared.
  *
  *   f_i(λ, θ) = R_f Σ_{val}   φ(b sᵀθ)
  *   g_i(λ, θ) = R_g Σ_{train} φ(b sᵀθ) + θᵀ diag(e^λ) θ,     φ(u) = log(1 + e^{−u}), b ∈ {±1}
@@ -10,7 +10,7 @@
  * minibatch B of a set of n samples, an unbiased estimate of the full sum;
  * `mean` sets R = 1/|B|.
  *
- * Closed forms ([DERIVED], §3.6), with m = b sᵀθ and σ the logistic function:
+ * Closed forms (derived by hand, checked by finite differences), with m = b sᵀθ and σ the logistic function:
  *   ∇_θ g = −R Σ b s σ(−m) + 2 e^λ ⊙ θ,   ∇_λ g = e^λ ⊙ θ ⊙ θ
  *   HVP   = R Σ σ(m)(1 − σ(m)) s (sᵀv) + 2 e^λ ⊙ v
  *   JVP   = ∇²_λθ g · v = 2 e^λ ⊙ θ ⊙ v

@@ -1,7 +1,7 @@
 /**
  * Oracle accounting. Every oracle call an algorithm makes goes through a
  * CountingOracle, which counts calls and samples by kind; algorithms never
- * count for themselves (design.md §3, avoiding benchopt's hand-written
+ * count for themselves (docs/architecture.md, "Oracles"; unlike benchopt's hand-written
  * tables). Evaluators use the raw oracles, so metrics never inflate counts.
  */
 import type { Vec } from '../linalg/vector.ts';

@@ -6,10 +6,10 @@
  *   g_i(x, Y) = (1/|T_i|) Σ_{train} CE(softmax(aᵀY), b) + (1/(cd)) Σ_q e^{x_q} Σ_p Y_qp²
  *
  * x ∈ R^d (one hyperparameter per feature), Y ∈ R^{d×c} stored row-major
- * (entry (q, p) = feature q, class p; algorithms.md §4.1 [REC]). The
+ * (entry (q, p) = feature q, class p; docs/decisions.md §A). The
  * regularizer sits in every local g_i, so their average is the paper's g.
  *
- * Closed forms (algorithms.md §4.1, [DERIVED]), with S = softmax(A Y):
+ * Closed forms (derived by hand, checked by finite differences), with S = softmax(A Y):
  *   ∇_Y g = (1/B) Aᵀ(S − onehot) + (2/(cd)) e^x ⊙_rows Y
  *   ∇_x g = (1/(cd)) e^x ⊙ rowsum(Y ⊙ Y)
  *   HVP   = (1/B) Aᵀ(S ⊙ AV − S ⊙ rowsum(S ⊙ AV)) + (2/(cd)) e^x ⊙_rows V

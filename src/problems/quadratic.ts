@@ -1,6 +1,6 @@
 /**
- * Quadratic bilevel instances with closed-form ground truth (algorithms.md
- * §2.5, the benchopt `simulated` pattern), used as the library's test oracle.
+ * Quadratic bilevel instances with closed-form ground truth (docs/decisions.md
+ * §11, the pattern of benchopt's `simulated` data set), used as the library's test oracle.
  *
  *   f_i(x, y) = ½ yᵀPyy y + yᵀPyx x + ½ xᵀPxx x + pyᵀy + pxᵀx
  *   g_i(x, y) = ½ yᵀAyy y + yᵀAyx x + ayᵀy           (Pyx, Ayx are d_y × d_x)

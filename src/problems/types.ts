@@ -1,12 +1,12 @@
 /**
- * Bilevel problems as per-agent oracles (design.md §3).
+ * Bilevel problems as per-agent oracles (docs/architecture.md, "Oracles").
  *
  * Agent i holds an upper-level loss f_i(x, y) and a lower-level loss
  * g_i(x, y). Class `global` (G) solves min_x (1/m)Σ f_i(x, y*(x)) with
  * y*(x) = argmin_y (1/m)Σ g_i(x, y); class `personalized` (P) uses each
- * agent's own y_i*(x) = argmin g_i(x, ·) (algorithms.md §2.1).
+ * agent's own y_i*(x) = argmin g_i(x, ·) (docs/decisions.md §A).
  *
- * Derivative conventions (algorithms.md §2.2, §7): ∇²_xy g is d_x × d_y;
+ * Derivative conventions (docs/decisions.md §0): ∇²_xy g is d_x × d_y;
  * JVP(v) = ∇²_xy g · v ∈ R^{d_x}; HVP(v) = ∇²_yy g · v ∈ R^{d_y}.
  */
 import type { Vec } from '../linalg/vector.ts';

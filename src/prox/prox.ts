@@ -1,6 +1,6 @@
 /**
  * Proximal operators and constraint sets for the upper-level variable
- * (Prometheus, SEED-003 (6); algorithms.md §3.7, §7.5):
+ * (Prometheus, SEED-003 (6); docs/decisions.md §5):
  *   prox_{(h + ι_X)/τ}(v) = argmin_{x ∈ X} h(x) + (τ/2)‖x − v‖²
  * for h = λ₁‖·‖₁ (or 0) and X = Rⁿ, a box [lower, upper]ⁿ or an ℓ₂ ball of
  * radius R. Supported: ℓ₁; box; ball; ℓ₁ with box (soft-threshold then clip,

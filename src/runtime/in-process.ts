@@ -19,7 +19,7 @@ export class InProcessRuntime implements Runtime {
   constructor(run: PreparedRun) {
     const { topology, problem } = run;
     this.m = problem.m;
-    this.simulator = new Simulator({ m: this.m, neighbours: topology.graph.neighbours, weights: topology.weights.data }, run.config.output.bytesPerFloat);
+    this.simulator = new Simulator({ m: this.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, run.config.output.bytesPerFloat);
     const ids = Array.from({ length: this.m }, (_, i) => i);
     this.group = new AgentGroup(run, ids, (id) => this.simulator.links[id]!);
   }

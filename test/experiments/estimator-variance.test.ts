@@ -1,6 +1,6 @@
 /**
  * The Hessian-inverse estimator comparison of SEED-003 Fig. 1 against the
- * Monte Carlo table of algorithms.md §4.4 (σ = 0.05, symmetric noise, K = 10,
+ * Monte Carlo table of docs/decisions.md §4 (σ = 0.05, symmetric noise, K = 10,
  * 10,000 trials). Tolerances are about 5 standard errors at 10,000 trials:
  * SE(mean) = √(var/10⁴), i.e. 0.029 (conventional), 0.009 (literal), 0.0027
  * (recursive); the variances' spreads over 20 seeds were 8.51–8.87,
@@ -12,7 +12,7 @@ import { estimatorVariance, formatEstimatorVariance } from '../../src/experiment
 
 const near = (actual: number, expected: number, tol: number, what: string) => assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} ± ${tol}`);
 
-test('σ = 0.05: means and variances match the §4.4 table; the recursive estimator has a far smaller variance', () => {
+test('σ = 0.05: means and variances match the docs/decisions.md §4 table; the recursive estimator has a far smaller variance', () => {
   const r = estimatorVariance({ sigma: 0.05, seed: 1 });
   const { conventional: c, literal: l, recursive: h } = r.estimators;
   assert.equal(r.trueInverse, 4);

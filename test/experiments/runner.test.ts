@@ -89,16 +89,18 @@ test('a completed run directory: resolved config, topology, metrics rows and sum
   assert.equal(resolved.seed, 5);
   assert.deepEqual(resolveConfig(resolved), resolved);
 
-  // topology.json: the ring's edges, a symmetric doubly stochastic W and its spectrum.
-  const topo = readJson(join(dir, 'topology.json')) as { agents: number; edges: number[][]; weights: number[][]; lambda: number; rho: number; eigenvalues: number[] };
+  // topology.json: the ring's edges with one weight each and the diagonal (no dense matrix): rows of W sum to 1.
+  const topo = readJson(join(dir, 'topology.json')) as { agents: number; edges: number[][]; edgeWeights: number[]; selfWeights: number[]; lambda: number; rho: number; eigenvalues: number[] };
   assert.equal(topo.agents, M);
   assert.equal(topo.edges.length, M);
-  assert.equal(topo.weights.length, M);
-  for (let i = 0; i < M; i++) {
-    assert.equal(topo.weights[i]!.length, M);
-    assert.ok(Math.abs(topo.weights[i]!.reduce((s, v) => s + v, 0) - 1) < 1e-12, `row ${i} of W sums to 1`);
-    for (let j = 0; j < M; j++) assert.ok(Math.abs(topo.weights[i]![j]! - topo.weights[j]![i]!) < 1e-12);
-  }
+  assert.equal(topo.edgeWeights.length, M);
+  assert.equal(topo.selfWeights.length, M);
+  const rowSums = [...topo.selfWeights];
+  topo.edges.forEach(([i, j], k) => {
+    rowSums[i!]! += topo.edgeWeights[k]!;
+    rowSums[j!]! += topo.edgeWeights[k]!;
+  });
+  for (let i = 0; i < M; i++) assert.ok(Math.abs(rowSums[i]! - 1) < 1e-12, `row ${i} of W sums to 1`);
   assert.equal(topo.eigenvalues.length, M);
   assert.ok(topo.lambda > 0 && topo.lambda < 1, `lambda ${topo.lambda} in (0, 1)`);
   assert.ok(topo.rho > 0 && topo.rho < 1, `rho ${topo.rho} in (0, 1)`);
@@ -426,4 +428,22 @@ test('force with a trailing slash replaces the old run instead of losing it', as
   } finally {
     assert.ok(existsSync(join(dir, 'summary.json')), 'a run directory still exists after --force');
   }
+});
+
+test('topology config: a prime torus is refused unless ringFallback; negative custom weights only with allowNegativeWeights', () => {
+  const torus = (extra: Record<string, unknown>) => config({ topology: { type: 'torus', agents: M, ...extra } });
+  assert.throws(() => prepareRun(torus({})), (e: unknown) => e instanceof DboError && /^topology\.agents: .* but 5 is prime; nearest valid sizes: 4 \(2 × 2\) and 6 \(2 × 3\)/.test(e.message));
+  const fallback = prepareRun(torus({ ringFallback: true }));
+  assert.match(fallback.topology.note!, /built as a ring/);
+  assert.throws(() => config({ topology: { type: 'ring', agents: M, ringFallback: true } }), (e: unknown) => e instanceof DboError && /topology\.ringFallback: only torus takes ringFallback/.test(e.message));
+  // A 5-agent W with one negative pair, still ρ < 1.
+  const w = Array.from({ length: M }, (_, i) => Array.from({ length: M }, (_, j) => (i === j ? 0.2 : 0.2)));
+  w[0]![1] = w[1]![0] = 0.1;
+  w[0]![0] = w[1]![1] = 0.3;
+  w[2]![3] = w[3]![2] = -0.05;
+  w[2]![2] = w[3]![3] = 0.45;
+  const custom = (extra: Record<string, unknown>) => config({ topology: { type: 'custom', agents: M, weights: w, ...extra } });
+  assert.throws(() => prepareRun(custom({})), (e: unknown) => e instanceof DboError && /^topology\.weights: entry w\[2\]\[3\] = -0\.05 is negative/.test(e.message));
+  assert.ok(prepareRun(custom({ allowNegativeWeights: true })).topology.spectrum.rho < 1);
+  assert.throws(() => config({ topology: { type: 'ring', agents: M, allowNegativeWeights: true } }), (e: unknown) => e instanceof DboError && /topology\.allowNegativeWeights: only a custom weights matrix/.test(e.message));
 });

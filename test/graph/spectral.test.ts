@@ -74,7 +74,8 @@ test('lambda equals rho for every valid W, and eigenvalues ascend', () => {
       const t = buildTopology({ ...spec, mixing }, 9);
       close(t.spectrum.lambda, t.spectrum.rho, 1e-9);
       assert.ok(t.spectrum.lambda < 1 - 1e-6);
-      for (let k = 1; k < t.graph.m; k++) assert.ok(t.spectrum.eigenvalues[k - 1]! <= t.spectrum.eigenvalues[k]!);
+      const ev = t.spectrum.eigenvalues!;
+      for (let k = 1; k < t.graph.m; k++) assert.ok(ev[k - 1]! <= ev[k]!);
     }
   // Negative entries push an eigenvalue above 1; lambda still excludes the consensus direction.
   const s = spectrum(fromRows([[1.1, -0.1], [-0.1, 1.1]]));
@@ -129,4 +130,38 @@ test('topologyFromMatrix errors', () => {
     () => topologyFromMatrix([[0.5, 0.5, 0], [0.5, 0.5, 0], [0, 0, 1]], 3, 'cfg'),
     cfg(/^cfg\.weights: the graph of nonzero off-diagonal weights is disconnected .*2 components \{0, 1\}, \{2\}/),
   );
+});
+
+test('mixing matrices with negative entries are refused unless allowed, and ρ ≥ 1 is always refused', () => {
+  // Symmetric, doubly stochastic, λ = 1.85: gossip with it diverges.
+  const bad = [
+    [-0.425, 0.7125, 0.7125],
+    [0.7125, -0.425, 0.7125],
+    [0.7125, 0.7125, -0.425],
+  ];
+  assert.throws(
+    () => topologyFromMatrix(bad, 3),
+    cfg(/^topology\.weights: entry w\[0\]\[0\] = -0\.425 is negative; .* \(set topology\.allowNegativeWeights: true to accept negative entries when ρ = ‖W − 11ᵀ\/m‖₂ < 1\)$/),
+  );
+  assert.throws(() => topologyFromMatrix(bad, 3, 'topology', { allowNegativeWeights: true }), cfg(/^topology\.weights: ρ = ‖W − 11ᵀ\/m‖₂ = 1\.13750 is not below 1/));
+  // Negative entries with ρ < 1 are accepted when asked for.
+  const ok = [
+    [0.6, 0.5, -0.1],
+    [0.5, 0.3, 0.2],
+    [-0.1, 0.2, 0.9],
+  ];
+  assert.throws(() => topologyFromMatrix(ok, 3), cfg(/^topology\.weights: entry w\[0\]\[2\] = -0\.1 is negative/));
+  const t = topologyFromMatrix(ok, 3, 'topology', { allowNegativeWeights: true });
+  const dense = spectrum(fromRows(ok));
+  close(t.spectrum.rho, dense.rho);
+  assert.ok(t.spectrum.rho < 1);
+  // Nonnegative but periodic (bipartite, zero diagonal): eigenvalue −1, ρ = 1.
+  assert.throws(() => topologyFromMatrix([[0, 1], [1, 0]], 2), cfg(/^topology\.weights: ρ = ‖W − 11ᵀ\/m‖₂ = 1\.00000 is not below 1, so gossip with this matrix does not contract \(W has an eigenvalue −1/));
+  const swap4 = [
+    [0, 0.5, 0, 0.5],
+    [0.5, 0, 0.5, 0],
+    [0, 0.5, 0, 0.5],
+    [0.5, 0, 0.5, 0],
+  ];
+  assert.throws(() => topologyFromMatrix(swap4, 4), cfg(/is not below 1/));
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGraph, isConnected, connectedComponents, type Graph, type TopologySpec } from '../../src/graph/index.ts';
+import { buildGraph, buildStructuredGraph, isConnected, connectedComponents, nearestTorusSizes, type Graph, type TopologySpec } from '../../src/graph/index.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 /** assert.throws validator: a ConfigError whose message matches `re`. */
@@ -70,8 +70,8 @@ test('torus: 2m edges for sides ≥ 3, merged duplicates otherwise, default fact
   assert.equal(build({ type: 'torus', agents: 12, rows: 2 }).edges.length, 18);
   // 2 × 2 is the 4-cycle.
   assert.equal(build({ type: 'torus', agents: 4 }).edges.length, 4);
-  // Prime agents: 1 × m, a ring.
-  assert.deepEqual(build({ type: 'torus', agents: 7 }).edges, build({ type: 'ring', agents: 7 }).edges);
+  // Prime agents: a ring only when asked (ringFallback, or rows = m given explicitly).
+  assert.deepEqual(build({ type: 'torus', agents: 7, ringFallback: true }).edges, build({ type: 'ring', agents: 7 }).edges);
   assert.deepEqual(build({ type: 'torus', agents: 5, rows: 5 }).edges, build({ type: 'ring', agents: 5 }).edges);
 });
 
@@ -155,4 +155,17 @@ test('isConnected and connectedComponents', () => {
   assert.equal(isConnected(2, [[], []]), false);
   assert.equal(isConnected(3, [[1], [0, 2], [1]]), true);
   assert.deepEqual(connectedComponents(4, [[2], [3], [0], [1]]), [[0, 2], [1, 3]]);
+});
+
+test('a torus with a prime number of agents is an error naming the nearest valid sizes, unless ringFallback asks for a ring', () => {
+  assert.throws(
+    () => buildGraph({ type: 'torus', agents: 13 }, 0),
+    cfg(/^topology\.agents: a 2-D torus needs rows × cols = agents with rows, cols ≥ 2, but 13 is prime; nearest valid sizes: 12 \(3 × 4\) and 14 \(2 × 7\) \(or set topology\.ringFallback: true/),
+  );
+  assert.throws(() => buildGraph({ type: 'torus', agents: 2 }, 0, 'net'), cfg(/^net\.agents: .* but 2 is prime; nearest valid sizes: 4 \(2 × 2\)/));
+  assert.deepEqual(nearestTorusSizes(10007), ['10006 (2 × 5003)', '10008 (72 × 139)']);
+  const s = buildStructuredGraph({ type: 'torus', agents: 13, ringFallback: true }, 0);
+  assert.match(s.note!, /torus of 13 agents \(a prime number\) built as a ring/);
+  assert.equal(buildStructuredGraph({ type: 'torus', agents: 12 }, 0).note, undefined);
+  assert.equal(buildGraph({ type: 'torus', agents: 1 }, 0).edges.length, 0);
 });

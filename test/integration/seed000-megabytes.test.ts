@@ -1,5 +1,5 @@
 /**
- * SEED-000 §4 accounting (algorithms.md §4.1): on the synthetic problem
+ * SEED-000 §4 accounting (docs/decisions.md §C): on the synthetic problem
  * (d_x = 200, d_y = 400, 8 workers on a path graph, 14 directed messages per
  * round, fp32), 2000 iterations communicate 224 MB (CD-BSVRGD), 134 MB
  * (VRDBO) and 918 MB (MA-DSBO, T = N = 10). Convention (documented): our
@@ -16,7 +16,7 @@ const paper = { 'cd-bsvrgd': 224, vrdbo: 134.4, 'ma-dsbo': 918.4 } as const;
 const firstIterationSaving = { 'cd-bsvrgd': 14 * (200 + 2 * 400) * 4, vrdbo: 14 * (200 + 400) * 4, 'ma-dsbo': 0 } as const;
 
 for (const name of ['cd-bsvrgd', 'vrdbo', 'ma-dsbo'] as const) {
-  test(`${name}: megabytes after 2000 iterations on the SEED-000 synthetic setting match §4.1 (${paper[name]} MB)`, async () => {
+  test(`${name}: megabytes after 2000 iterations on the SEED-000 synthetic setting match docs/decisions.md §C (${paper[name]} MB)`, async () => {
     const config = resolveConfig({
       seed: 1,
       iterations: 2000,

@@ -25,7 +25,7 @@ function mixReference(t: SimulatorTopology, xs: ReadonlyArray<Vec>): Float64Arra
   return xs.map((_, i) => {
     const out = new Float64Array(xs[i]!.length);
     for (let j = 0; j < m; j++) {
-      const w = t.weights[i * m + j]!;
+      const w = (t.weights as Float64Array)[i * m + j]!;
       if (w === 0) continue;
       for (let k = 0; k < out.length; k++) out[k]! += w * xs[j]![k]!;
     }

@@ -1,5 +1,5 @@
 /**
- * Prox operators of src/prox/prox.ts (SEED-003 (6), algorithms.md §3.7):
+ * Prox operators of src/prox/prox.ts (SEED-003 (6), docs/decisions.md §5):
  * prox_{(h + ι_X)/τ}(v) = argmin_{x ∈ X} h(x) + (τ/2)‖x − v‖², checked against
  * a brute-force minimization. ℓ₁, box and ℓ₁ + box are separable, so each
  * coordinate is a 1-D convex problem (golden-section search); for the ball the

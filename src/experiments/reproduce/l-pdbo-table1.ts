@@ -1,7 +1,7 @@
 /**
  * SEED-002 Table I: the number of Hessians computed (per node) by SPDB and
  * L-PDBO to reach a given average test accuracy of the personalized models on
- * MNIST 0/1 (algorithms.md §4.3). Both algorithms run the paper's setting:
+ * MNIST 0/1 (settings: docs/decisions.md §C, docs/reproductions.md). Both algorithms run the paper's setting:
  * 10 agents × (200 train + 200 validation) images, sums not means, Erdős–Rényi
  * p = 0.5 with W = I − 2L/(3λmax), α = 0.01, β = 0.016, L-PDBO γ_v = 0.01,
  * SPDB with ⌈½ ln √(k+1)⌉ Neumann terms at iteration k. The minibatch size is
