@@ -57,7 +57,7 @@ export interface AlgorithmInfo {
   readonly summary: string;
   /** What one iteration sends, e.g. "1 round: x − αh, y − βv, ẑ (d_x + 2d_y floats)". */
   readonly communicates: string;
-  /** True when the update rule is a reconstruction ([MEM] in algorithms.md). */
+  /** True when the update rule is a reconstruction (docs/decisions.md §9). */
   readonly reconstruction: boolean;
 }
 

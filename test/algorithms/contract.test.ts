@@ -1,5 +1,5 @@
 /**
- * Contract tests every registered algorithm passes (design.md §6.5): it runs
+ * Contract tests every registered algorithm passes (docs/algorithms.md, "The contract"): it runs
  * from a config through the runner, the same config and seed give identical
  * rows, a different seed gives different rows under noise, its state
  * round-trips through serialization mid-run, and its rows show the

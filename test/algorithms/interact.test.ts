@@ -1,5 +1,5 @@
 /**
- * INTERACT, SVR-INTERACT, GT-DSGD and D-SGD (SEED-001; algorithms.md §3.2–3.5).
+ * INTERACT, SVR-INTERACT, GT-DSGD and D-SGD (SEED-001; docs/algorithms.md).
  *
  * Theory checked here, on random class-P quadratics (each agent its own
  * lower level y_i*(x) = argmin g_i(x, ·)) with exact (noise-free) oracles:

@@ -1,5 +1,5 @@
 /**
- * L-PDBO (SEED-002 (6a)–(6d)) and the SPDB reconstruction (algorithms.md §3.14).
+ * L-PDBO (SEED-002 (6a)–(6d)) and the SPDB reconstruction (docs/decisions.md §9).
  *
  * Theory: L-PDBO gossips x with an untracked local hypergradient estimate, so
  * like decentralized gradient descent it converges exactly when the agents'

@@ -1,6 +1,6 @@
 /**
  * Prometheus, Prometheus-SG, Prometheus-dir and Prox-DSGD (SEED-003,
- * algorithms.md §3.7–3.10) on random personalized-class quadratics.
+ * docs/algorithms.md) on random personalized-class quadratics.
  *
  * Theory used here:
  * - With deterministic oracles (noise 0) every estimator is exact up to the
@@ -15,7 +15,7 @@
  *   computed below by a long centralized proximal-gradient run on the exact
  *   hypergradient.
  * - With h = 0, Prometheus's x̃ = Π_X(x − u/τ) is Prometheus-dir's
- *   Π_X(x − τ′u) for τ′ = 1/τ (§6.8); both use the same sampling stream, so
+ *   Π_X(x − τ′u) for τ′ = 1/τ (docs/algorithms.md); both use the same sampling stream, so
  *   the runs coincide exactly, noise included.
  * - Prox-DSGD has no tracking: exact on identical agents, a floor on
  *   heterogeneous ones that shrinks with the step α (consensus error O(α²)).

@@ -1,6 +1,6 @@
 /**
  * SPARKLE (Zhu, Kong, Lu, Huang, Yuan, NeurIPS 2024; reconstruction per
- * algorithms.md §3.14): D-SOBA directions with a per-level heterogeneity
+ * docs/decisions.md §9): D-SOBA directions with a per-level heterogeneity
  * correction (Exact Diffusion, EXTRA or gradient tracking).
  *
  * What the theory predicts and what is pinned here:

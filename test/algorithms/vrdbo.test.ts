@@ -1,5 +1,5 @@
 /**
- * VRDBO and MDBO ([MEM] reconstructions, algorithms.md §3.14).
+ * VRDBO and MDBO (reconstructions, docs/decisions.md §9).
  *
  * Theory: both track their local hypergradient estimates, so consensus is
  * exact; but each agent inverts only its own Hessian, so on heterogeneous
