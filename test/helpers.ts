@@ -1,5 +1,5 @@
 /** Shared test helpers: build and drive agents directly on the simulator. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { register } from '../src/algorithms/registry.ts';
@@ -15,8 +15,24 @@ import type { StateView } from '../src/metrics/state-view.ts';
 
 type Metrics = ReturnType<Evaluator['evaluate']>;
 
+const tempDirs = new Set<string>();
+let cleanupInstalled = false;
+
+/**
+ * A fresh folder in the system's temporary directory, removed (with
+ * everything in it) when the test process exits, whatever the tests do; each
+ * test file runs in its own process, so `npm test` leaves nothing behind.
+ */
 export function tempDir(prefix = 'dbo-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  if (!cleanupInstalled) {
+    cleanupInstalled = true;
+    process.on('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 export function randomQuadratic(o: RandomQuadraticOptions, seed: number): BilevelProblem {
@@ -48,11 +64,18 @@ export interface Harness<S extends AgentStateBase = AgentStateBase> {
 
 type HarnessOptions = { seed?: number; batch?: number | 'full'; bytesPerFloat?: number };
 
-/** Agents of `algorithm` on `problem` over `topology`, driven step by step; parameters go through the algorithm's schema. */
+/**
+ * Agents of `algorithm` on `problem` over `topology`, driven step by step;
+ * parameters go through the algorithm's schema. Payloads travel at 8 bytes
+ * per float unless `bytesPerFloat` says otherwise: algorithm tests check
+ * exact mathematics (trackers to 1e-12, closed-form optima), which float32
+ * rounding on the wire would blur; the rounding itself is tested in
+ * test/network.
+ */
 export function harness<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness<S>;
 export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness;
 export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options: HarnessOptions = {}): Harness {
-  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 4);
+  const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 8);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const batch = options.batch ?? 'full';
   const zeros = { x: new Float64Array(problem.dx), y: new Float64Array(problem.dy), z: new Float64Array(problem.dy) };

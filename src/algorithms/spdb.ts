@@ -1,7 +1,7 @@
 /**
  * SPDB: stochastic primal-dual personalized bilevel baseline. Lu, Cui,
  * Squillante, Kingsbury, Horesh, ICASSP 2022. No primary pseudocode is at
- * hand: this is the reconstructions of docs/decisions.md §9, a stochastic
+ * hand: this is the reconstruction of docs/decisions.md §9, a stochastic
  * primal-dual (augmented-Lagrangian) treatment of the consensus constraint
  * with a BSA-style Neumann estimate of the local hypergradient:
  *
@@ -31,7 +31,10 @@ const params = z.strictObject({
   beta: param.positive('beta').default(0.016).describe('lower-level step β'),
   rho: param.nonNegative('rho').default(1).describe('augmented-Lagrangian penalty ρ'),
   dualStep: param.positive('dualStep').default(0.01).describe('dual ascent step β_d'),
-  depth: z.union([z.literal('log'), param.count('depth', 0)], { error: "depth must be 'log' or an integer ≥ 0" }).default('log').describe("Neumann depth: 'log' = ⌈½ ln √(k+1)⌉ at iteration k, or a fixed number of HVPs"),
+  depth: z
+    .union([z.enum(['log', 'ln', 'log10']), param.count('depth', 0)], { error: "depth must be 'log' or an integer ≥ 0 (or 'ln' = 'log', 'log10': the base of the logarithm)" })
+    .default('log')
+    .describe("Neumann depth: 'ln' (alias 'log') = ⌈½ ln √(k+1)⌉ at iteration k, 'log10' = ⌈½ log₁₀ √(k+1)⌉ (SEED-002 does not state the base), or a fixed number of HVPs"),
   maxDepth: param.count('maxDepth').default(64).describe("cap on the 'log' depth"),
   Lg: param.positive('Lg').optional().describe('Neumann scale L_g (default: 1.1 × a power-iteration estimate at the initial point)'),
 });
@@ -44,14 +47,24 @@ export interface SpdbState extends AgentStateBase {
   lg: number;
 }
 
-/** n_k = ⌈½ ln √(k+1)⌉ = ⌈¼ ln(k+1)⌉ Neumann terms at iteration k (docs/reproductions.md). */
+/**
+ * n_k = ⌈½ log √(k+1)⌉ = ⌈¼ log(k+1)⌉ Neumann terms at iteration k (docs/reproductions.md), with
+ * the natural log (default) or log₁₀: SEED-002 does not give the base, and
+ * with log₁₀ n_k = 1 for every 1 ≤ k ≤ 9,999.
+ */
 export function logDepth(k: number): number {
-  return Math.max(0, Math.ceil(0.25 * Math.log(k + 1) - 1e-12));
+  return logDepthIn(k, 'ln');
+}
+
+/** n_k with an explicit base of the logarithm. */
+export function logDepthIn(k: number, base: 'ln' | 'log10'): number {
+  const log = base === 'log10' ? Math.log10(k + 1) : Math.log(k + 1);
+  return Math.max(0, Math.ceil(0.25 * log - 1e-12));
 }
 
 function workspace(ctx: AgentContext, p: SpdbParams) {
   const { dx, dy } = ctx;
-  const K = (p.depth === 'log' ? p.maxDepth : p.depth) + 1;
+  const K = (typeof p.depth === 'string' ? p.maxDepth : p.depth) + 1;
   const lower = new BatchSampler(ctx.oracle.lowerSamples, ctx.batch.lower);
   return {
     sample: new NeumannSample(ctx.oracle, ctx.batch, { estimator: 'neumann-recursive', depth: 'fixed', K }),
@@ -69,7 +82,7 @@ type Workspace = ReturnType<typeof workspace>;
 
 async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParams): Promise<void> {
   if (s.t === 0) s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
-  const depth = p.depth === 'log' ? Math.min(logDepth(s.t), p.maxDepth) : p.depth;
+  const depth = typeof p.depth === 'string' ? Math.min(logDepthIn(s.t, p.depth === 'log10' ? 'log10' : 'ln'), p.maxDepth) : p.depth;
   ws.sample.drawWithDepth(s.rng, depth);
   ws.lower.draw(ws.xi, s.rng);
   neumannHypergradient(ctx.oracle, s.x, s.y, ws.sample, s.lg, ws.scratch, ws.grad);

@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { resolveConfig, type RunConfig } from '../experiments/config.ts';
+import { RunDirectory } from '../experiments/run-directory.ts';
 import { runToDirectory, type StoredRun } from '../experiments/run-to-directory.ts';
 import { megabytes, sci, table } from './format.ts';
 import { progressReporter } from './progress.ts';
@@ -35,13 +36,19 @@ export function demoConfig(topology: (typeof DEMO_TOPOLOGIES)[number], iteration
   });
 }
 
-export async function runDemo(options: { dir: string; quiet: boolean; iterations?: number }): Promise<StoredRun[]> {
+/**
+ * Runs the demo into `dir/path` and `dir/complete`. With `force`, previous
+ * demo runs there are replaced (only dbo run directories, never other
+ * files); a `.partial` left by an interrupted demo is cleared on the next one.
+ */
+export async function runDemo(options: { dir: string; quiet: boolean; force?: boolean; iterations?: number }): Promise<StoredRun[]> {
+  for (const topology of DEMO_TOPOLOGIES) RunDirectory.check(join(options.dir, topology), options.force ?? false);
   const runs: StoredRun[] = [];
   for (const topology of DEMO_TOPOLOGIES) {
     const config = demoConfig(topology, options.iterations);
     const progress = options.quiet ? undefined : progressReporter(config.iterations, `${topology.padEnd(8)} `);
     if (!progress && !options.quiet) console.log(`running D-SOBA over the ${topology} graph (${config.iterations} iterations)...`);
-    const run = await runToDirectory(config, join(options.dir, topology), progress ? { progress: progress.update } : {});
+    const run = await runToDirectory(config, join(options.dir, topology), { force: options.force ?? false, ...(progress ? { progress: progress.update } : {}) });
     progress?.stop();
     runs.push(run);
   }
@@ -52,5 +59,7 @@ export async function runDemo(options: { dir: string; quiet: boolean; iterations
   });
   console.log(table(['topology', 'status', 'iter', '‖∇Φ(x̄)‖²', 'consensus x', '‖ȳ−y*‖²', 'train loss', 'test acc', 'MB sent'], rows));
   console.log(`\nrun directories: ${runs.map((r) => r.dir).join(', ')}`);
+  const { writeReport } = await import('../report/report.ts');
+  console.log(`report: ${await writeReport(options.dir)}`);
   return runs;
 }

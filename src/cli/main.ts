@@ -3,21 +3,24 @@
  * inspect a topology. User errors print one line naming the field or file
  * (exit code 2); `--debug` adds the stack trace.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatTable1, reproduceTable1 } from '../experiments/reproduce/l-pdbo-table1.ts';
 import { estimatorVariance, estimatorVarianceSchema, formatEstimatorVariance } from '../experiments/estimator-variance.ts';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { randomQuadraticInstance } from '../problems/quadratic.ts';
 import { ALGORITHMS } from '../algorithms/registry.ts';
-import { ConfigError, DboError } from '../errors.ts';
+import { ConfigError, environmentError } from '../errors.ts';
 import { loadConfig, topologySchema } from '../experiments/config.ts';
 import { parseWith } from '../experiments/zod-errors.ts';
 import { buildRunTopology } from '../experiments/runner.ts';
 import { runToDirectory } from '../experiments/run-to-directory.ts';
+import { createUniqueFolder } from '../experiments/run-directory.ts';
+import { writeNewFile } from './write-file.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
+import { registerPlot } from './plot.ts';
+import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
+import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
 
@@ -60,13 +63,13 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the experiment described by a YAML or JSON config')
     .argument('<config>', 'config file (.yaml, .yml or .json)')
     .option('--out <dir>', 'run directory (default runs/<algorithm>-<time>)')
-    .option('--force', 'replace the run directory if it exists')
+    .option('--force', 'replace the run directory if it is a previous dbo run (anything else is refused)')
     .option('--quiet', 'no progress bar')
     .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean }) => {
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, ...(progress ? { progress: progress.update } : {}) });
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last));
@@ -82,9 +85,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the embedded default: D-SOBA on the SEED-000 synthetic problem over two topologies')
     .option('--out <dir>', 'parent directory of the two runs (default runs/demo-<time>)')
     .option('--iterations <n>', 'iterations per run (default 300)', positiveInteger('--iterations'))
+    .option('--force', 'replace the two runs if they are previous dbo runs (anything else is refused)')
     .option('--quiet', 'no progress bar')
-    .action(async (opts: { out?: string; iterations?: number; quiet?: boolean }) => {
-      await runDemo({ dir: opts.out ?? defaultRunDir('demo'), quiet: opts.quiet ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
+    .action(async (opts: { out?: string; iterations?: number; force?: boolean; quiet?: boolean }) => {
+      const dir = opts.out ?? createUniqueFolder(defaultRunDir('demo'));
+      await runDemo({ dir, quiet: opts.quiet ?? false, force: opts.force ?? false, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
     });
 
   program
@@ -129,22 +134,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
 
-  program
-    .command('reproduce')
-    .description('reproduce a paper experiment: l-pdbo-table1 (SEED-002 Table I)')
-    .argument('<experiment>', 'l-pdbo-table1')
-    .option('--out <dir>', 'parent directory of the runs (default runs/<experiment>-<time>)')
-    .option('--iterations <n>', 'iterations per algorithm', positiveInteger('--iterations'), 300)
-    .option('--force', 'replace existing run directories')
-    .action(async (experiment: string, opts: { out?: string; iterations: number; force?: boolean }) => {
-      if (experiment !== 'l-pdbo-table1') throw new ConfigError('experiment', `unknown experiment '${experiment}' (known: l-pdbo-table1)`);
-      const dir = opts.out ?? defaultRunDir(experiment);
-      const results = await reproduceTable1({ dir, iterations: opts.iterations, force: opts.force ?? false, log: (m) => console.log(m) });
-      const text = formatTable1(results);
-      writeFileSync(join(dir, 'table1.md'), `${text}\n`);
-      console.log(`\nHessians computed (per node) to reach each average test accuracy, MNIST 0/1, SEED-002 Table I:\n\n${text}\n`);
-      console.log(`final test accuracy: ${results.map((r) => `${r.algorithm} ${r.finalAccuracy.toFixed(4)}`).join(', ')}; table in ${join(dir, 'table1.md')}`);
-    });
+  registerReproduce(program);
 
   program
     .command('estimator-variance')
@@ -161,7 +151,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('quadratic')
     .description('write a random quadratic bilevel instance (JSON) with a strongly convex lower level and a unique x*')
-    .requiredOption('--out <file>', 'instance file to write')
+    .requiredOption('--out <file>', 'instance file to write (an existing file is refused without --force)')
+    .option('--force', 'overwrite an existing instance file')
     .option('--agents <m>', 'number of agents', positiveInteger('--agents'), 8)
     .option('--dx <n>', 'upper-level dimension', positiveInteger('--dx'), 5)
     .option('--dy <n>', 'lower-level dimension', positiveInteger('--dy'), 5)
@@ -169,21 +160,27 @@ export async function main(argv: string[]): Promise<number> {
     .option('--heterogeneity <h>', '0 = identical agents', finiteNumber('--heterogeneity'), 1)
     .option('--noise <sigma>', 'oracle noise σ', finiteNumber('--noise'), 0)
     .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
-    .action((opts: { out: string; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
-      const o = parseWith(quadraticOptionsSchema, opts, '--');
+    .action((opts: { out: string; force?: boolean; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
+      const { out, force, ...rest } = opts;
+      const o = parseWith(quadraticOptionsSchema, rest, '--');
       const instance = randomQuadraticInstance({ agents: o.agents, dx: o.dx, dy: o.dy, problemClass: o.class, heterogeneity: o.heterogeneity, noise: o.noise }, o.seed);
-      writeFileSync(opts.out, `${JSON.stringify(instance)}\n`);
+      writeNewFile(out, `${JSON.stringify(instance)}\n`, force ?? false);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
     });
+
+  registerPlot(program);
+  registerSweep(program);
+  registerReport(program);
 
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof DboError) {
-      console.error(`dbo: error: ${e.message}`);
-      if (debug) console.error(e.stack);
+    const known = environmentError(e);
+    if (known) {
+      console.error(`dbo: error: ${known.message}`);
+      if (debug) console.error((e as Error).stack);
       return 2;
     }
     const err = e as Error;

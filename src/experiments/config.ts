@@ -6,7 +6,8 @@
  *   problem:   {type: quadratic, file} | {type: logreg-hpo, data, split, partition, batch}
  *   topology:  {type, agents, mixing, p?, rows?, edges?, weights?}
  *   algorithm: {name, ...parameters of that algorithm}
- *   init:      {x?, y?, z?}        (default zeros, identical on all agents)
+ *   init:      {x?, y?, z?}        (default zeros, identical on all agents; each a number,
+ *                                    an array, or {type: normal, std, mean?} seeded by `seed`)
  *   output:    {trace, bytesPerFloat}
  *
  * Every key is checked (unknown keys are errors) and every error names its
@@ -92,6 +93,8 @@ export const topologySchema = z
     rows: int('rows', 1).optional(),
     edges: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
     weights: z.array(z.array(z.number())).optional(),
+    /** Lazy ring: w_ii = selfWeight, the rest split evenly between the two neighbours (SEED-004's "adjusted ring": 0.5). */
+    selfWeight: z.number().min(0).lt(1).optional(),
     /** torus only: build a ring when agents is prime (otherwise an error names the nearest valid sizes). */
     ringFallback: z.boolean().optional(),
     /** custom weights only: accept negative entries (ρ = ‖W − 11ᵀ/m‖₂ < 1 is still required). */
@@ -105,11 +108,15 @@ export const topologySchema = z
     if (t.type === 'custom' && (t.edges === undefined) === (t.weights === undefined)) issue('edges', 'custom topology needs exactly one of edges (with a mixing rule) or weights (a full matrix)');
     if (t.type !== 'custom' && (t.edges !== undefined || t.weights !== undefined)) issue(t.edges ? 'edges' : 'weights', `only custom takes edges or weights (type is ${t.type})`);
     if (t.weights !== undefined && t.mixing !== undefined) issue('mixing', 'a custom weights matrix is its own mixing rule; remove mixing');
+    if (t.selfWeight !== undefined && t.type !== 'ring') issue('selfWeight', `only ring takes selfWeight (type is ${t.type})`);
+    if (t.selfWeight !== undefined && t.mixing !== undefined) issue('mixing', 'selfWeight sets the ring weights itself; remove mixing');
     if (t.type !== 'torus' && t.ringFallback !== undefined) issue('ringFallback', `only torus takes ringFallback (type is ${t.type})`);
     if (t.weights === undefined && t.allowNegativeWeights !== undefined) issue('allowNegativeWeights', 'only a custom weights matrix takes allowNegativeWeights');
   });
 
-const vectorInit = z.union([z.number(), z.array(z.number())], { error: 'expected a number (every entry) or an array of numbers' });
+/** A seeded random start, identical on all agents: entries i.i.d. N(mean, std²) (opt-in, e.g. SEED-002's θ⁰). */
+const randomInit = z.strictObject({ type: z.literal('normal'), mean: z.number().default(0), std: z.number().positive() });
+const vectorInit = z.union([z.number(), z.array(z.number()), randomInit], { error: 'expected a number (every entry), an array of numbers, or {type: normal, std, mean?}' });
 
 export const configSchema = z.strictObject({
   name: z.string().optional(),

@@ -1,17 +1,146 @@
 /**
  * A run directory: config.resolved.json, topology.json, metrics.jsonl,
- * optional trace.jsonl and summary.json. Files are written into
- * `<dir>.partial/` and the directory is renamed into place only when the run
- * ends (completed or diverged), so a crashed or rejected run never leaves a
- * directory that looks complete.
+ * optional trace.jsonl and summary.json, plus dbo's marker file `.dbo-run`.
+ * Files are written into `<dir>.partial/` and the directory is renamed into
+ * place only when the run ends (completed or diverged), so a crashed or
+ * rejected run never leaves a directory that looks complete.
+ *
+ * Never lose a user's files: `force` replaces only a directory that holds the
+ * marker (a previous dbo run); a folder without it, a regular file, a link,
+ * the current directory or one of its parents are refused and nothing is
+ * deleted. A leftover `<dir>.partial/` is removed only when its marker says it
+ * belongs to a dbo process that no longer runs.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, normalize } from 'node:path';
-import { DboError } from '../errors.ts';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { DboError, EnvironmentError, onPath } from '../errors.ts';
+
+/** The marker file that makes a directory a dbo run directory. */
+export const RUN_MARKER = '.dbo-run';
+const MARKER_FORMAT = 'dbo-run-directory';
 
 /** JSON has no NaN or ±Infinity: write them as the strings "NaN", "Infinity", "-Infinity" rather than null. */
 function keepNonFinite(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+interface Marker {
+  format: string;
+  pid?: number;
+  host?: string;
+}
+
+function readMarker(dir: string): Marker | null {
+  try {
+    const m = JSON.parse(readFileSync(`${dir}/${RUN_MARKER}`, 'utf8')) as Marker;
+    return m && m.format === MARKER_FORMAT ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `dir` normalized, without trailing separators ("runs/a/" is "runs/a"; "/" stays "/"). */
+function cleanPath(dir: string): string {
+  const n = normalize(dir);
+  return n.replace(/(?<=[^\\/])[\\/]+$/, '');
+}
+
+/** What a path is, without following links. */
+function kindOf(path: string): 'missing' | 'directory' | 'file' | 'link' | 'other' {
+  try {
+    const s = lstatSync(path);
+    if (s.isSymbolicLink()) return 'link';
+    if (s.isDirectory()) return 'directory';
+    if (s.isFile()) return 'file';
+    return 'other';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw onPath(path, () => e);
+  }
+}
+
+/**
+ * Creates folder `path` and its parents. When a file stands where a folder
+ * should be, the error names that file rather than the folder to create.
+ */
+function ensureFolder(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      for (let p = path; ; p = dirname(p)) {
+        let isFolder = true;
+        try {
+          isFolder = statSync(p).isDirectory();
+        } catch {}
+        if (!isFolder) throw new EnvironmentError(p, 'ENOTDIR', `${p}: is a file, not a folder, so ${path} cannot be created (ENOTDIR)`);
+        if (dirname(p) === p) break;
+      }
+    }
+    throw onPath(path, () => e);
+  }
+}
+
+/** True when `path` is a dbo run directory: a real directory holding dbo's marker file. */
+export function isRunDirectory(path: string): boolean {
+  return kindOf(path) === 'directory' && readMarker(path) !== null;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A `.partial` directory left by a dbo process (on this host) that has ended. */
+function isStalePartial(path: string): boolean {
+  if (kindOf(path) !== 'directory') return false;
+  const m = readMarker(path);
+  if (!m) return false;
+  if (m.host !== undefined && m.host !== hostname()) return false;
+  return m.pid === undefined || (m.pid !== process.pid && !processAlive(m.pid));
+}
+
+/** Refuses the current directory, any of its parents, and the filesystem root. */
+function refuseCwdOrParent(dir: string): void {
+  const target = resolve(dir);
+  const rel = relative(target, process.cwd());
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  if (!outside || dirname(target) === target)
+    throw new DboError(`${dir}: refusing to use the current directory or one of its parents as a run directory (choose a new folder name for --out)`);
+}
+
+/**
+ * Creates a new plain folder at `base`, or at `base-2`, `base-3`, … when
+ * that name is taken, and returns its path: default output names of commands
+ * that write several runs (the demo) never collide.
+ */
+export function createUniqueFolder(base: string): string {
+  const clean = cleanPath(base);
+  ensureFolder(dirname(clean));
+  for (let k = 1; ; k++) {
+    const path = k === 1 ? clean : `${clean}-${k}`;
+    try {
+      mkdirSync(path);
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || k >= 1000) throw e;
+    }
+  }
+}
+
+/** Checks that `dir` may be replaced under `force`; throws a one-line DboError otherwise. Deletes nothing. */
+function checkReplaceable(dir: string): void {
+  const kind = kindOf(dir);
+  if (kind === 'directory' && readMarker(dir)) return;
+  const what = kind === 'directory' ? 'a folder that is not a dbo run directory (it has no .dbo-run marker)' : kind === 'file' ? 'a file, not a dbo run directory' : kind === 'link' ? 'a symbolic link, not a dbo run directory' : 'not a dbo run directory';
+  throw new DboError(`${dir}: is ${what}; --force only replaces previous dbo runs, so nothing was deleted (choose another --out)`);
 }
 
 export class RunDirectory {
@@ -23,32 +152,96 @@ export class RunDirectory {
 
   private constructor(dir: string) {
     // "runs/a/" and "runs/a" name the same directory; the partial sibling is "runs/a.partial".
-    this.dir = normalize(dir).replace(/[\\/]+$/, '') || '.';
+    this.dir = cleanPath(dir);
     this.partial = `${this.dir}.partial`;
   }
 
-  /** Creates `<dir>.partial/`. Refuses to overwrite an existing run unless `force`. */
+  /**
+   * Creates `<dir>.partial/` with the marker. Without `force` an existing
+   * `dir` is refused; with it, only a previous dbo run directory is accepted
+   * (replaced when the run finishes).
+   */
   static create(dir: string, force: boolean): RunDirectory {
     const rd = new RunDirectory(dir);
-    if (existsSync(rd.dir) && !force) throw new DboError(`${rd.dir}: output directory already exists (choose another --out or pass --force to replace it)`);
-    rmSync(rd.partial, { recursive: true, force: true });
-    mkdirSync(dirname(rd.dir), { recursive: true });
-    mkdirSync(rd.partial);
+    rd.reserve(force);
     return rd;
   }
 
+  /**
+   * Creates a run directory at `base`, or at `base-2`, `base-3`, … when that
+   * name is taken (by a finished run or by another run in progress), so that
+   * default names never collide.
+   */
+  static createUnique(base: string): RunDirectory {
+    for (let k = 1; ; k++) {
+      const rd = new RunDirectory(k === 1 ? base : `${base}-${k}`);
+      if (kindOf(rd.dir) !== 'missing') continue;
+      if (kindOf(rd.partial) !== 'missing' && !isStalePartial(rd.partial)) continue;
+      try {
+        rd.reserve(false);
+        return rd;
+      } catch (e) {
+        if (k < 1000 && e instanceof DboError && /in progress/.test(e.message)) continue;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Throws the error `create(dir, force)` would throw for the state of the
+   * file system now, without creating or deleting anything; lets a command
+   * that writes several runs check them all before starting the first.
+   */
+  static check(dir: string, force: boolean): void {
+    new RunDirectory(dir).checkTarget(force);
+  }
+
+  private checkTarget(force: boolean): void {
+    refuseCwdOrParent(this.dir);
+    if (kindOf(this.dir) !== 'missing') {
+      if (!force) throw new DboError(`${this.dir}: output directory already exists (choose another --out, or pass --force to replace a previous dbo run)`);
+      checkReplaceable(this.dir);
+    }
+    const partialKind = kindOf(this.partial);
+    if (partialKind !== 'missing' && !isStalePartial(this.partial)) {
+      if (partialKind === 'directory' && readMarker(this.partial)) throw new DboError(`${this.partial}: another dbo run into ${this.dir} is in progress (choose another --out)`);
+      throw new DboError(`${this.partial}: exists and is not a leftover of a dbo run, so nothing was deleted (move it away or choose another --out)`);
+    }
+  }
+
+  private reserve(force: boolean): void {
+    this.checkTarget(force);
+    // A leftover of a dbo process that has ended (checked above): clear it.
+    if (kindOf(this.partial) !== 'missing') rmSync(this.partial, { recursive: true, force: true });
+    ensureFolder(dirname(this.dir));
+    try {
+      mkdirSync(this.partial);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DboError(`${this.partial}: another dbo run into ${this.dir} is in progress (choose another --out)`);
+      throw onPath(this.partial, () => e);
+    }
+    this.writeRaw(RUN_MARKER, `${JSON.stringify({ format: MARKER_FORMAT, pid: process.pid, host: hostname(), created: new Date().toISOString() })}\n`);
+  }
+
+  private writeRaw(name: string, text: string): void {
+    const path = `${this.partial}/${name}`;
+    onPath(path, () => writeFileSync(path, text));
+  }
+
   writeJson(name: string, value: unknown): void {
-    writeFileSync(`${this.partial}/${name}`, `${JSON.stringify(value, keepNonFinite, 2)}\n`);
+    this.writeRaw(name, `${JSON.stringify(value, keepNonFinite, 2)}\n`);
   }
 
   /** Appends one JSON line to `name` (opened on first use). */
   appendLine(name: string, value: unknown): void {
+    const path = `${this.partial}/${name}`;
     let fd = this.files.get(name);
     if (fd === undefined) {
-      fd = openSync(`${this.partial}/${name}`, 'w');
+      fd = onPath(path, () => openSync(path, 'w'));
       this.files.set(name, fd);
     }
-    writeSync(fd, `${JSON.stringify(value, keepNonFinite)}\n`);
+    const text = `${JSON.stringify(value, keepNonFinite)}\n`;
+    onPath(path, () => writeSync(fd, text));
   }
 
   private closeFiles(): void {
@@ -56,20 +249,31 @@ export class RunDirectory {
     this.files.clear();
   }
 
-  /** Moves the finished run into place. */
+  /** Moves the finished run into place, replacing a previous dbo run only under `force`. */
   finish(force: boolean): void {
     if (this.closed) return;
     this.closeFiles();
-    if (force) rmSync(this.dir, { recursive: true, force: true });
-    renameSync(this.partial, this.dir);
+    if (kindOf(this.dir) !== 'missing') {
+      if (!force || !isRunDirectory(this.dir)) {
+        this.closed = true; // keep the finished run where it is
+        throw new DboError(`${this.dir}: appeared while the run was going and is not replaced; the finished run is kept in ${this.partial}`);
+      }
+      onPath(this.dir, () => rmSync(this.dir, { recursive: true, force: true }));
+    }
+    onPath(this.dir, () => renameSync(this.partial, this.dir));
     this.closed = true;
   }
 
   /** Removes everything written (for runs that failed before producing anything meaningful). */
   discard(): void {
     if (this.closed) return;
-    this.closeFiles();
-    rmSync(this.partial, { recursive: true, force: true });
     this.closed = true;
+    // Best effort: an error here must not hide the one that made the run fail.
+    try {
+      this.closeFiles();
+    } catch {}
+    try {
+      rmSync(this.partial, { recursive: true, force: true });
+    } catch {}
   }
 }

@@ -8,15 +8,23 @@ export interface StoredRun extends RunOutcome {
   readonly dir: string;
 }
 
+export interface RunToDirectoryOptions {
+  /** Replace `dir` if it is a previous dbo run directory (never anything else). */
+  readonly force?: boolean;
+  /** `dir` is a default name: use `dir-2`, `dir-3`, … when it is taken. */
+  readonly unique?: boolean;
+  readonly progress?: RunSinks['progress'];
+}
+
 /**
  * Validates and prepares everything (data loaded, topology checked) before
  * the directory is created; then streams rows to disk. A run that diverges
  * keeps its rows and says so in summary.json; any other failure removes the
  * partial directory.
  */
-export async function runToDirectory(config: RunConfig, dir: string, options: { force?: boolean; progress?: RunSinks['progress'] } = {}): Promise<StoredRun> {
+export async function runToDirectory(config: RunConfig, dir: string, options: RunToDirectoryOptions = {}): Promise<StoredRun> {
   const prepared = prepareRun(config);
-  const rd = RunDirectory.create(dir, options.force ?? false);
+  const rd = options.unique ? RunDirectory.createUnique(dir) : RunDirectory.create(dir, options.force ?? false);
   try {
     rd.writeJson('config.resolved.json', config);
     rd.writeJson('topology.json', topologyJson(prepared.topology));
@@ -40,7 +48,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: { 
       final: outcome.rows.at(-1) ?? null,
     });
     rd.finish(options.force ?? false);
-    return { ...outcome, dir };
+    return { ...outcome, dir: rd.dir };
   } catch (e) {
     rd.discard();
     throw e;

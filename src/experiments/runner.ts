@@ -12,7 +12,7 @@ import type { Vec } from '../linalg/vector.ts';
 import { Evaluator, type RowMetrics } from '../metrics/evaluate.ts';
 import { ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
 import type { BilevelProblem } from '../problems/types.ts';
-import { deriveSeed } from '../random/rng.ts';
+import { deriveSeed, Rng } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { buildProblem } from './build-problem.ts';
@@ -25,9 +25,15 @@ export type MetricsRow = {
   messages: number;
   floats: number;
   bytes: number;
+  /** Bytes that went through sockets, framing and encryption included (0 on the simulator, which has none). */
+  wireBytes: number;
 } & Record<OracleKind, number> &
   Record<`${OracleKind}Samples`, number> &
-  RowMetrics & { elapsedMs: number };
+  RowMetrics & {
+    /** IFO per agent (SEED-001 Def. 1): sample evaluations of ∇f and ∇g, (gradFSamples + gradGSamples) / m. */
+    ifo: number;
+    elapsedMs: number;
+  };
 
 /** One row of trace.jsonl: every agent's iterates after `iteration` iterations. */
 export interface TraceRow {
@@ -48,6 +54,7 @@ export interface PreparedRun {
 
 export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
   if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
+  if (t.type === 'ring' && t.selfWeight !== undefined) return topologyFromMatrix(lazyRingWeights(t.agents, t.selfWeight), t.agents, 'topology');
   const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
   const seedT = deriveSeed(seed, 'topology');
   switch (t.type) {
@@ -62,9 +69,27 @@ export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopol
   }
 }
 
-function initVector(value: number | number[] | undefined, n: number, field: string, what: string): Vec {
+/** The lazy ring's mixing matrix: w_ii = s, each ring neighbour (1 − s)/degree (doubly stochastic: the ring is regular). */
+export function lazyRingWeights(m: number, s: number): number[][] {
+  const w: number[][] = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 1 : 0)));
+  if (m < 2) return w;
+  for (let i = 0; i < m; i++) {
+    const nbrs = new Set([(i + 1) % m, (i + m - 1) % m]);
+    w[i]![i] = s;
+    for (const j of nbrs) w[i]![j] = (1 - s) / nbrs.size;
+  }
+  return w;
+}
+
+function initVector(value: RunConfig['init']['x'], n: number, field: string, what: string, seed: number): Vec {
   if (value === undefined) return new Float64Array(n);
   if (typeof value === 'number') return new Float64Array(n).fill(value);
+  if (!Array.isArray(value)) {
+    const rng = new Rng(deriveSeed(seed, 'init'), field);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = value.mean + value.std * rng.normal();
+    return out;
+  }
   if (value.length !== n) throw new ConfigError(field, `expected ${n} numbers (${what}), got ${value.length}`);
   return Float64Array.from(value);
 }
@@ -78,9 +103,9 @@ export function prepareRun(config: RunConfig): PreparedRun {
   if (problem.problemClass !== algorithm.problemClass)
     throw new ConfigError('algorithm.name', `${algorithm.name} solves ${algorithm.problemClass}-lower-level problems, but the problem is of class ${problem.problemClass}`);
   const init = {
-    x: initVector(config.init.x, problem.dx, 'init.x', 'd_x'),
-    y: initVector(config.init.y, problem.dy, 'init.y', 'd_y'),
-    z: initVector(config.init.z, problem.dy, 'init.z', 'd_y'),
+    x: initVector(config.init.x, problem.dx, 'init.x', 'd_x', config.seed),
+    y: initVector(config.init.y, problem.dy, 'init.y', 'd_y', config.seed),
+    z: initVector(config.init.z, problem.dy, 'init.z', 'd_y', config.seed),
   };
   return { config, topology, problem, algorithm, init };
 }
@@ -130,7 +155,8 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
     const metrics = evaluator.evaluateRow(await runtime.snapshot());
-    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, ...oracleCols, ...metrics, elapsedMs };
+    const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
+    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
     rows.push(row);
     sinks.row?.(row);
     return row;

@@ -27,6 +27,8 @@ export interface RowMetrics {
   lowerLoss: number;
   /** Class G: accuracy of ȳ; class P: mean over agents of y_i's accuracy (the models are the y_i). */
   testAccuracy?: number;
+  /** Mean over agents of the accuracy on the agent's own training (lower-level) set: y_i in class P, ȳ in class G. */
+  trainAccuracy?: number;
   /** Present (true) when a ground-truth lower-level solve did not reach its tolerance. */
   lowerSolveFailed?: boolean;
   /** Class P: ‖y_i − y_i*(x̄)‖² per agent. */
@@ -215,6 +217,12 @@ export class Evaluator {
     if (p.testAccuracy) {
       const acc = p.testAccuracy;
       values.testAccuracy = global ? acc(xBar, yBar) : ys.reduce((s, y) => s + acc(xBar, y), 0) / m;
+    }
+    if (p.trainAccuracy) {
+      const acc = p.trainAccuracy;
+      let sum = 0;
+      for (let i = 0; i < m; i++) sum += acc(xBar, yOf(i), i);
+      values.trainAccuracy = sum / m;
     }
     return values;
   }

@@ -4,18 +4,17 @@
  * messages are produced (docs/decisions.md §14): every directed message, its
  * payload floats, and payload bytes = floats × bytesPerFloat.
  *
- * Values travel as float64 whatever `bytesPerFloat` says; the width only sets
- * the accounting (4 = fp32, as in the papers' PyTorch code, by default).
+ * Values travel at `bytesPerFloat` (4 = fp32, as in the papers' PyTorch code,
+ * by default; 8 = fp64): what a neighbour receives is the sender's payload
+ * rounded as a real transport would send it (see wire.ts), so every runtime
+ * computes the same iterates. No socket is involved, so `wireBytes` stays 0.
  */
 import type { Vec } from '../linalg/vector.ts';
+import { emptyCommCounters, type CommCounters } from '../runtime/types.ts';
 import type { AgentLink } from './link.ts';
+import { checkBytesPerFloat, roundThroughWire, type BytesPerFloat } from './wire.ts';
 
-export interface CommCounters {
-  rounds: number;
-  messages: number;
-  floats: number;
-  bytes: number;
-}
+export type { CommCounters };
 
 export interface SimulatorTopology {
   readonly m: number;
@@ -28,7 +27,7 @@ export interface SimulatorTopology {
 }
 
 export class Simulator {
-  readonly counters: CommCounters = { rounds: 0, messages: 0, floats: 0, bytes: 0 };
+  readonly counters: CommCounters = emptyCommCounters();
   readonly links: ReadonlyArray<AgentLink>;
   private readonly m: number;
   /** Two slots per agent (round parity), so a fast agent never overwrites a payload still being read. */
@@ -38,11 +37,14 @@ export class Simulator {
   private readonly received: Vec[][][];
   private arrived = 0;
   private round = 0;
+  private scratch = new Float32Array(0);
+  readonly bytesPerFloat: BytesPerFloat;
 
   constructor(
     readonly topology: SimulatorTopology,
-    readonly bytesPerFloat: number = 4,
+    bytesPerFloat: number = 4,
   ) {
+    this.bytesPerFloat = checkBytesPerFloat(bytesPerFloat);
     const m = topology.m;
     this.m = m;
     this.slots = Array.from({ length: m }, () => [new Float64Array(0), new Float64Array(0)]);
@@ -70,7 +72,8 @@ export class Simulator {
       slot = new Float64Array(payload.length);
       this.slots[i]![parity] = slot;
     }
-    slot.set(payload);
+    if (this.scratch.length < payload.length) this.scratch = new Float32Array(payload.length);
+    roundThroughWire(payload, slot, this.bytesPerFloat, this.scratch);
     this.agentRound[i]!++;
     const done = new Promise<ReadonlyArray<Vec>>((resolve) => {
       this.waiting[i] = resolve;

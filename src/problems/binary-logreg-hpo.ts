@@ -171,5 +171,6 @@ export function binaryLogregHpoProblem(train: ReadonlyArray<Dataset>, val: Reado
     dy: agents[0]!.dy,
     agents,
     ...(test ? { testAccuracy: (_x: Vec, y: Vec) => binaryAccuracy(test, y) } : {}),
+    trainAccuracy: (_x: Vec, y: Vec, agent: number) => binaryAccuracy(train[agent]!, y),
   };
 }

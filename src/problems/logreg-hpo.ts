@@ -199,5 +199,6 @@ export function logregHpoProblem(train: ReadonlyArray<Dataset>, val: ReadonlyArr
     dy: first.dy,
     agents,
     ...(test ? { testAccuracy: (_x: Vec, y: Vec) => accuracy(test, y) } : {}),
+    trainAccuracy: (_x: Vec, y: Vec, agent: number) => accuracy(train[agent]!, y),
   };
 }

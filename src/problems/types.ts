@@ -64,6 +64,12 @@ export interface BilevelProblem {
   /** Test accuracy of the lower-level model y (class G: the mean ȳ) at x; absent when there is no test set. */
   readonly testAccuracy?: (x: Vec, y: Vec) => number;
   /**
+   * Accuracy of the lower-level model y on agent `agent`'s own lower-level
+   * (training) samples at x. The evaluator's `trainAccuracy` is the mean over
+   * agents, with y_i (class P) or ȳ (class G).
+   */
+  readonly trainAccuracy?: (x: Vec, y: Vec, agent: number) => number;
+  /**
    * Closed-form ground truth, when the problem has one: y*(x) for class G
    * (agent ignored) or y_i*(x) for class P, and ∇Φ(x).
    */

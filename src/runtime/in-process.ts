@@ -45,7 +45,7 @@ export class InProcessRuntime implements Runtime {
   }
 
   async counters(): Promise<RuntimeCounters> {
-    return { comm: { ...this.simulator.counters, wireBytes: 0 }, oracle: this.group.oracleCounts() };
+    return { comm: { ...this.simulator.counters }, oracle: this.group.oracleCounts() };
   }
 
   async close(): Promise<void> {}

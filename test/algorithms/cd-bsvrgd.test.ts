@@ -52,7 +52,7 @@ test('cd-bsvrgd with noisy oracles (σ = 0.1, batch 4) reaches ‖∇Φ(x̄)‖�
 test('cd-bsvrgd counts: one round per iteration, 2d_x + 4d_y floats per message (d_x + 2d_y at t = 0), 2 points × (F, G, HVP, JVP)', async () => {
   const problem = randomQuadratic({ agents: 5, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 1 }, 2);
   const topo = topology({ type: 'ring', agents: 5 });
-  const h = harness(cdBsvrgd, STEPS, problem, topo, { batch: 7 });
+  const h = harness(cdBsvrgd, STEPS, problem, topo, { batch: 7, bytesPerFloat: 4 });
   const directed = 2 * topo.graph.edges.length;
   await h.step();
   assert.equal(h.sim.counters.rounds, 1);

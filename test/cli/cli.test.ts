@@ -47,6 +47,9 @@ function writeConfig(value: Record<string, unknown> | string, ext = 'yaml'): str
   return file;
 }
 
+/** The files of a completed run directory, sorted. */
+const RUN_FILES = ['.dbo-run', 'config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json'];
+
 function outDir(): string {
   return join(root, `run-${++fileCount}`);
 }
@@ -247,22 +250,27 @@ test('the same errors come from loadConfig / prepareRun as DboErrors with one-li
   assert.throws(() => resolveConfig(null), DboError);
 });
 
-test('an existing --out is refused without --force and replaced with it (in process)', async () => {
+test('an existing --out is refused without --force; --force replaces a previous run, never a user folder (in process)', async () => {
   const file = writeConfig(goodConfig());
   const out = outDir();
   mkdirSync(out);
   writeFileSync(join(out, 'marker.txt'), 'old');
   const refused = await runMain('run', file, '--out', out, '--quiet');
   assertUserError(refused, new RegExp(`^${escape(out)}: output directory already exists`), 'existing --out');
-  assert.ok(existsSync(join(out, 'marker.txt')));
+  const notOurs = await runMain('run', file, '--out', out, '--quiet', '--force');
+  assertUserError(notOurs, new RegExp(`^${escape(out)}: is a folder that is not a dbo run directory .*nothing was deleted`), 'user folder with --force');
+  assert.deepEqual(readdirSync(out), ['marker.txt']);
   assert.equal(existsSync(`${out}.partial`), false);
 
-  const forced = await runMain('run', file, '--out', out, '--quiet', '--force');
+  const previous = outDir();
+  assert.equal((await runMain('run', file, '--out', previous, '--quiet')).code, 0);
+  writeFileSync(join(previous, 'old.txt'), 'from the previous run');
+  const forced = await runMain('run', file, '--out', previous, '--quiet', '--force');
   assert.equal(forced.code, 0, forced.stderr);
   assert.equal(forced.stderr, '');
   assert.match(forced.stdout, /^iteration 20 · /);
-  assert.match(forced.stdout, new RegExp(`results in ${escape(out)}\\n$`));
-  assert.deepEqual(readdirSync(out).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json']);
+  assert.match(forced.stdout, new RegExp(`results in ${escape(previous)}\\n$`));
+  assert.deepEqual(readdirSync(previous).sort(), RUN_FILES);
 });
 
 test('a JSON config runs like a YAML one (in process)', async () => {
@@ -321,12 +329,14 @@ test('dbo run on a good YAML config writes the run directory and prints a summar
   const out = outDir();
   const r = spawnDbo('run', writeConfig(goodConfig()), '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
+  // Piped: plain progress lines (iteration, rate, ETA) and nothing else on stderr.
+  assert.ok(r.stderr.trim().split('\n').every((l) => /^progress 20\/20 it \(100%\) · .* it\/s · ETA /.test(l) || /^progress \d+\/20 it/.test(l)), r.stderr);
+  assert.match(r.stderr, /^progress 20\/20 it \(100%\)/m);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 2, r.stdout);
   assert.match(lines[0]!, /^iteration 20 · ‖∇Φ\(x̄\)‖² \S+ · consensus x \S+ · lower error \S+ · upper loss \S+ · rounds 20 · [\d.]+ MB sent · compute [\d.]+ s$/);
   assert.equal(lines[1], `results in ${out}`);
-  assert.deepEqual(readdirSync(out).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json']);
+  assert.deepEqual(readdirSync(out).sort(), RUN_FILES);
   assert.equal(existsSync(`${out}.partial`), false);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'completed');
@@ -362,8 +372,9 @@ test('dbo run on a diverging config exits 3 and keeps the run directory', () => 
   const out = outDir();
   const r = spawnDbo('run', writeConfig({ ...goodConfig(), iterations: 120, algorithm: { name: 'd-soba', alpha: 1e3, beta: 1e3, gamma: 1e3 } }), '--out', out);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /^dbo: diverged at iteration \d+: /);
-  assert.equal(r.stderr.trim().split('\n').length, 1);
+  const errors = r.stderr.trim().split('\n').filter((l) => !l.startsWith('progress '));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0]!, /^dbo: diverged at iteration \d+: /);
   assert.match(r.stdout, new RegExp(`results in ${escape(out)}`));
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'diverged');

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatTable1, hessiansToTargets, table1Config } from '../../src/experiments/reproduce/l-pdbo-table1.ts';
+import { resolveConfig } from '../../src/experiments/config.ts';
+import { formatTable1, hessiansToTargets } from '../../src/experiments/reproduce/l-pdbo-table1.ts';
+import type { ConfigRun } from '../../src/experiments/reproduce/preset.ts';
+import { findPreset } from '../../src/experiments/reproduce/registry.ts';
 import type { MetricsRow } from '../../src/experiments/runner.ts';
 
 const row = (iteration: number, hvp: number, testAccuracy: number) => ({ iteration, hvp, hessian: 0, testAccuracy }) as unknown as MetricsRow;
@@ -17,10 +20,19 @@ test('Table I counting: Hessians per node at the first row reaching each accurac
   assert.match(text, /\| l-pdbo \(dbo, Hessians\/node\) \| 40 \| 70 \| 70 \| 90 \| not reached \|/);
 });
 
-test('Table I preset follows SEED-002: 10 agents, ER p = 0.5 with Laplacian weights, α = 0.01, β = 0.016, γ_v = 0.01, sums', () => {
-  const c = table1Config('l-pdbo', 50);
-  assert.deepEqual(c.topology, { type: 'erdos-renyi', agents: 10, p: 0.5, mixing: 'laplacian' });
-  assert.equal(c.problem.type, 'binary-logreg-hpo');
-  assert.deepEqual(c.algorithm, { name: 'l-pdbo', alpha: 0.01, beta: 0.016, gammaV: 0.01, hessian: 'hvp' });
-  assert.equal(table1Config('spdb', 50).algorithm.depth, 'log');
+test('Table I preset (e2-3 = l-pdbo-table1) follows SEED-002: 10 agents, ER p = 0.5 with Laplacian weights, α = 0.01, β = 0.016, γ_v = 0.01, sums, ln depth', () => {
+  const preset = findPreset('l-pdbo-table1');
+  assert.equal(preset.id, 'e2-3');
+  const runs = preset.runs({ quick: false, libsvmDir: '' }) as ConfigRun[];
+  const byId = (id: string) => resolveConfig({ ...runs.find((r) => r.id === id)!.config, seed: 1 });
+  const l = byId('paper-l-pdbo');
+  assert.deepEqual(l.topology, { type: 'erdos-renyi', agents: 10, p: 0.5, mixing: 'laplacian' });
+  assert.deepEqual(l.problem, { type: 'binary-logreg-hpo', data: { source: 'mnist', digits: [0, 1], trainPerAgent: 200, valPerAgent: 200 }, reduction: 'sum', batch: 'full' });
+  assert.deepEqual(l.algorithm, { name: 'l-pdbo', alpha: 0.01, beta: 0.016, gammaV: 0.01, hessian: 'hvp' });
+  assert.deepEqual(l.init, {});
+  assert.equal(byId('paper-spdb').algorithm.depth, 'ln');
+  const r = byId('random-spdb');
+  assert.equal(r.algorithm.depth, 'log10');
+  assert.deepEqual(r.init, { y: { type: 'normal', mean: 0, std: 1 } });
+  assert.equal(r.problem.type === 'binary-logreg-hpo' && r.problem.reduction, 'mean');
 });

@@ -6,6 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { getAlgorithm } from '../../src/algorithms/registry.ts';
 import { DboError } from '../../src/errors.ts';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
@@ -56,6 +58,8 @@ function readLines<T = Record<string, unknown>>(path: string): T[] {
 const COUNTER_KEYS = ['rounds', 'messages', 'floats', 'bytes', 'gradF', 'gradG', 'hvp', 'jvp', 'valueF', 'valueG', 'gradFSamples', 'gradGSamples', 'hvpSamples', 'jvpSamples', 'valueFSamples', 'valueGSamples', 'elapsedMs'] as const;
 const METRIC_KEYS = ['hypergradNormSq', 'consensusX', 'consensusY', 'consensusZ', 'lowerError', 'upperLoss', 'lowerLoss'] as const;
 const ROW_KEYS = ['iteration', ...COUNTER_KEYS, ...METRIC_KEYS];
+/** The files of a completed run directory without trace, sorted. */
+const RUN_FILES = ['.dbo-run', 'config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json'];
 
 function assertNoPartial(dir: string): void {
   assert.equal(existsSync(`${dir}.partial`), false, `${dir}.partial must not exist`);
@@ -75,7 +79,7 @@ test('a completed run directory: resolved config, topology, metrics rows and sum
   assert.equal(outcome.status, 'completed');
   assert.equal(outcome.message, undefined);
   assert.equal(outcome.dir, dir);
-  assert.deepEqual(readdirSync(dir).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json']);
+  assert.deepEqual(readdirSync(dir).sort(), RUN_FILES);
   assertNoPartial(dir);
 
   // config.resolved.json: the whole config, algorithm defaults filled in, and resolving it again changes nothing.
@@ -185,7 +189,7 @@ test('output.trace writes every iteration 0..T with m agent vectors, starting at
   const dir = freshDir('trace');
   const outcome = await runToDirectory(cfg, dir);
   assert.equal(outcome.status, 'completed');
-  assert.deepEqual(readdirSync(dir).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json', 'trace.jsonl']);
+  assert.deepEqual(readdirSync(dir).sort(), [...RUN_FILES, 'trace.jsonl']);
   assert.deepEqual((readJson(join(dir, 'config.resolved.json')) as RunConfig).init, { x: initX, y: 0.5 });
 
   const trace = readLines<TraceRow>(join(dir, 'trace.jsonl'));
@@ -321,33 +325,46 @@ test('divergence between evaluations is caught from non-finite iterates', async 
   );
 });
 
-test('an existing output directory is an error without force and is replaced with force', async () => {
+test('an existing output directory is an error without force; force replaces a previous run only', async () => {
   const dir = freshDir('exists');
   mkdirSync(dir);
   writeFileSync(join(dir, 'marker.txt'), 'old run');
-  await assert.rejects(runToDirectory(config({ iterations: 3 }), dir), (e: unknown) => {
-    assert.ok(e instanceof DboError);
-    assert.ok(e.message.startsWith(`${dir}: `), e.message);
-    assert.match(e.message, /already exists/);
-    assert.match(e.message, /--force/);
-    return true;
-  });
-  assert.ok(existsSync(join(dir, 'marker.txt')), 'the old run is untouched');
-  assertNoPartial(dir);
+  for (const force of [false, true]) {
+    await assert.rejects(runToDirectory(config({ iterations: 3 }), dir, { force }), (e: unknown) => {
+      assert.ok(e instanceof DboError);
+      assert.ok(e.message.startsWith(`${dir}: `), e.message);
+      assert.match(e.message, force ? /not a dbo run directory.*nothing was deleted/ : /already exists.*--force/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dir), ['marker.txt'], 'the folder is untouched');
+    assertNoPartial(dir);
+  }
 
-  const outcome = await runToDirectory(config({ iterations: 3 }), dir, { force: true });
+  const previous = freshDir('previous');
+  await runToDirectory(config({ iterations: 2 }), previous);
+  const outcome = await runToDirectory(config({ iterations: 3 }), previous, { force: true });
   assert.equal(outcome.status, 'completed');
-  assert.deepEqual(readdirSync(dir).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json']);
-  assertNoPartial(dir);
+  assert.deepEqual(readdirSync(previous).sort(), RUN_FILES);
+  assert.equal((readJson(join(previous, 'summary.json')) as { final: { iteration: number } }).final.iteration, 3);
+  assertNoPartial(previous);
 });
 
-test('a leftover .partial directory of a crashed run is cleared', async () => {
+test('a leftover .partial directory of a dbo run that ended is cleared; any other is kept', async () => {
   const dir = freshDir('stale');
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
   mkdirSync(`${dir}.partial`);
-  writeFileSync(join(`${dir}.partial`, 'junk.txt'), 'x');
+  writeFileSync(join(`${dir}.partial`, '.dbo-run'), JSON.stringify({ format: 'dbo-run-directory', pid: deadPid, host: hostname() }));
+  writeFileSync(join(`${dir}.partial`, 'metrics.jsonl'), '{"iteration":0}\n');
   await runToDirectory(config({ iterations: 2 }), dir);
-  assert.deepEqual(readdirSync(dir).sort(), ['config.resolved.json', 'metrics.jsonl', 'summary.json', 'topology.json']);
+  assert.deepEqual(readdirSync(dir).sort(), RUN_FILES);
   assertNoPartial(dir);
+
+  const foreign = freshDir('foreign');
+  mkdirSync(`${foreign}.partial`);
+  writeFileSync(join(`${foreign}.partial`, 'notes.txt'), 'mine');
+  await assert.rejects(runToDirectory(config({ iterations: 2 }), foreign), /not a leftover of a dbo run, so nothing was deleted/);
+  assert.deepEqual(readdirSync(`${foreign}.partial`), ['notes.txt']);
+  assert.equal(existsSync(foreign), false);
 });
 
 test('errors during preparation leave neither the directory nor a .partial directory', async () => {
@@ -368,10 +385,9 @@ test('errors during preparation leave neither the directory nor a .partial direc
   }
   // With force, a rejected config keeps the run it would have replaced.
   const dir = freshDir('prep-force');
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'marker.txt'), 'old run');
+  await runToDirectory(config({ iterations: 1 }), dir);
   await assert.rejects(runToDirectory(cases[0]![1], dir, { force: true }), DboError);
-  assert.ok(existsSync(join(dir, 'marker.txt')));
+  assert.ok(existsSync(join(dir, 'summary.json')), 'the previous run is kept');
   assertNoPartial(dir);
 });
 

@@ -19,15 +19,19 @@ function ring4(): SimulatorTopology {
   return { m: M, neighbours, weights };
 }
 
-/** X_{r+1} = W X_r, rows are agents. */
-function mixReference(t: SimulatorTopology, xs: ReadonlyArray<Vec>): Float64Array[] {
+/**
+ * X_{r+1} = W X_r, rows are agents; what agent i receives from j ≠ i went
+ * through the wire, so it is rounded to float32 when bytesPerFloat is 4.
+ */
+function mixReference(t: SimulatorTopology, xs: ReadonlyArray<Vec>, bytesPerFloat = 4): Float64Array[] {
   const m = t.m;
+  const wire = (v: number): number => (bytesPerFloat === 4 ? Math.fround(v) : v);
   return xs.map((_, i) => {
     const out = new Float64Array(xs[i]!.length);
     for (let j = 0; j < m; j++) {
       const w = (t.weights as Float64Array)[i * m + j]!;
       if (w === 0) continue;
-      for (let k = 0; k < out.length; k++) out[k]! += w * xs[j]![k]!;
+      for (let k = 0; k < out.length; k++) out[k]! += w * (j === i ? xs[j]![k]! : wire(xs[j]![k]!));
     }
     return out;
   });
@@ -73,6 +77,18 @@ async function runGossip(sim: Simulator, x0: ReadonlyArray<Vec>, rounds: number,
   return history;
 }
 
+test('payloads arrive rounded to float32 at 4 bytes per float and exact at 8', async () => {
+  const x = Float64Array.from([0.1, 1 / 3, -2.5e-8, 1e300]);
+  for (const bytesPerFloat of [4, 8]) {
+    const sim = new Simulator(ring4(), bytesPerFloat);
+    const received = await Promise.all(sim.links.map((l) => l.exchange(x)));
+    const expected = bytesPerFloat === 4 ? [Math.fround(0.1), Math.fround(1 / 3), Math.fround(-2.5e-8), Infinity] : Array.from(x);
+    for (const r of received) for (const v of r) assert.deepEqual(Array.from(v), expected);
+    if (bytesPerFloat === 4) assert.notEqual(expected[0], 0.1);
+  }
+  assert.throws(() => new Simulator(ring4(), 2), /bytesPerFloat must be 4 or 8, got 2/);
+});
+
 test('links expose the topology: ids, neighbours, weights', () => {
   const sim = new Simulator(ring4());
   assert.equal(sim.links.length, M);
@@ -84,7 +100,7 @@ test('links expose the topology: ids, neighbours, weights', () => {
     assert.deepEqual([...l.neighbourWeights], [1 / 3, 1 / 3]);
   }
   assert.equal(sim.bytesPerFloat, 4, 'fp32 accounting by default');
-  assert.deepEqual(sim.counters, { rounds: 0, messages: 0, floats: 0, bytes: 0 });
+  assert.deepEqual(sim.counters, { rounds: 0, messages: 0, floats: 0, bytes: 0, wireBytes: 0 });
 });
 
 test('3 concurrent mixRound rounds compute W·X each round; counters and bytes', async () => {
@@ -95,16 +111,17 @@ test('3 concurrent mixRound rounds compute W·X each round; counters and bytes',
     const history = await runGossip(sim, x0, 3, [0, 1, 2, 3], null);
     let expected = x0;
     for (let r = 0; r < 3; r++) {
-      expected = mixReference(topo, expected);
+      expected = mixReference(topo, expected, bytesPerFloat);
       for (let i = 0; i < M; i++) assertClose(history[r]![i]!, expected[i]!, `round ${r} agent ${i}`);
     }
-    assert.deepEqual(sim.counters, { rounds: 3, messages: 3 * 8, floats: 3 * 8 * LEN, bytes: 3 * 8 * LEN * bytesPerFloat });
+    assert.deepEqual(sim.counters, { rounds: 3, messages: 3 * 8, floats: 3 * 8 * LEN, bytes: 3 * 8 * LEN * bytesPerFloat, wireBytes: 0 });
     assert.equal(sim.pendingAgents, 0);
-    // Mixing preserves the average (W is doubly stochastic).
+    // Mixing preserves the average (W is doubly stochastic) up to the wire's rounding.
+    const tol = bytesPerFloat === 8 ? 1e-14 : 1e-6;
     for (let k = 0; k < LEN; k++) {
       const mean0 = x0.reduce((s, v) => s + v[k]!, 0) / M;
       const mean3 = history[2]!.reduce((s, v) => s + v[k]!, 0) / M;
-      assert.ok(Math.abs(mean0 - mean3) < 1e-14);
+      assert.ok(Math.abs(mean0 - mean3) < tol, `mean drift ${Math.abs(mean0 - mean3)} at ${bytesPerFloat} bytes per float`);
     }
   }
 });
@@ -135,7 +152,7 @@ test('a payload reused and modified by the sender right after exchange does not 
   for (let i = 0; i < M; i++) {
     const nb = sim.links[i]!.neighbours;
     assert.equal(results[i]!.length, nb.length);
-    nb.forEach((j, k) => assert.deepEqual(Array.from(results[i]![k]!), Array.from(x0[j]!), `agent ${i} from ${j}`));
+    nb.forEach((j, k) => assert.deepEqual(Array.from(results[i]![k]!), Array.from(x0[j]!, Math.fround), `agent ${i} from ${j} (rounded to float32 on the wire)`));
   }
 });
 
@@ -179,13 +196,13 @@ test('payloads of different lengths are counted per sender', async () => {
   const got = await Promise.all(sim.links.map((l, i) => l.exchange(payloads[i]!)));
   // Each agent sends its payload to its 2 neighbours.
   const floats = 2 * (1 + 2 + 3 + 4);
-  assert.deepEqual(sim.counters, { rounds: 1, messages: 8, floats, bytes: floats * 8 });
+  assert.deepEqual(sim.counters, { rounds: 1, messages: 8, floats, bytes: floats * 8, wireBytes: 0 });
   for (let i = 0; i < M; i++)
     sim.links[i]!.neighbours.forEach((j, k) => assert.deepEqual(Array.from(got[i]![k]!), Array.from(payloads[j]!)));
   // Lengths may change between rounds (slots are resized), including to zero.
   const round2 = [3, 0, 1, 2].map((n, i) => new Float64Array(n).fill(i));
   const got2 = await Promise.all(sim.links.map((l, i) => l.exchange(round2[i]!)));
-  assert.deepEqual(sim.counters, { rounds: 2, messages: 16, floats: floats + 2 * 6, bytes: (floats + 2 * 6) * 8 });
+  assert.deepEqual(sim.counters, { rounds: 2, messages: 16, floats: floats + 2 * 6, bytes: (floats + 2 * 6) * 8, wireBytes: 0 });
   assert.deepEqual(got2[0]!.map((v) => v.length), [0, 2]);
   assert.deepEqual(got2[1]!.map((v) => v.length), [3, 1]);
 });
@@ -209,7 +226,7 @@ test('counting follows the topology: star with different degrees', async () => {
     expected = mixReference(topo, expected);
     for (let i = 0; i < 4; i++) assertClose(history[r]![i]!, expected[i]!, `round ${r} agent ${i}`);
   }
-  assert.deepEqual(sim.counters, { rounds: 2, messages: 2 * 6, floats: 2 * 6 * LEN, bytes: 2 * 6 * LEN * 4 });
+  assert.deepEqual(sim.counters, { rounds: 2, messages: 2 * 6, floats: 2 * 6 * LEN, bytes: 2 * 6 * LEN * 4, wireBytes: 0 });
 });
 
 test('results are bitwise identical regardless of which agent calls first', async () => {
@@ -222,7 +239,7 @@ test('results are bitwise identical regardless of which agent calls first', asyn
     const h = await runGossip(sim, x0, 6, order, new Rng(trial, 'jitter'));
     for (let r = 0; r < 6; r++)
       for (let i = 0; i < M; i++) assert.deepEqual(Array.from(h[r]![i]!), Array.from(reference[r]![i]!), `order ${order}, round ${r}, agent ${i}`);
-    assert.deepEqual(sim.counters, { rounds: 6, messages: 48, floats: 48 * LEN, bytes: 48 * LEN * 4 });
+    assert.deepEqual(sim.counters, { rounds: 6, messages: 48, floats: 48 * LEN, bytes: 48 * LEN * 4, wireBytes: 0 });
   }
 });
 
@@ -232,5 +249,5 @@ test('a single agent with no neighbours completes rounds alone and sends nothing
   const out = new Float64Array(3);
   for (let r = 0; r < 3; r++) await mixRound(sim.links[0]!, x, out);
   assert.deepEqual(Array.from(out), [1, 2, 3]);
-  assert.deepEqual(sim.counters, { rounds: 3, messages: 0, floats: 0, bytes: 0 });
+  assert.deepEqual(sim.counters, { rounds: 3, messages: 0, floats: 0, bytes: 0, wireBytes: 0 });
 });

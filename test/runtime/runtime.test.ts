@@ -54,7 +54,7 @@ class TwoHostRuntime implements Runtime {
   async counters(): Promise<RuntimeCounters> {
     const oracle = emptyCounts();
     for (const h of this.hosts) addCounts(oracle, h.oracleCounts());
-    return { comm: mergeCommCounters([{ ...this.sim.counters, wireBytes: 0 }]), oracle };
+    return { comm: mergeCommCounters([this.sim.counters]), oracle };
   }
   async close(): Promise<void> {
     this.closed = true;

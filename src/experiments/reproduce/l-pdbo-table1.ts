@@ -1,20 +1,14 @@
 /**
  * SEED-002 Table I: the number of Hessians computed (per node) by SPDB and
  * L-PDBO to reach a given average test accuracy of the personalized models on
- * MNIST 0/1 (settings: docs/decisions.md §C, docs/reproductions.md). Both algorithms run the paper's setting:
- * 10 agents × (200 train + 200 validation) images, sums not means, Erdős–Rényi
- * p = 0.5 with W = I − 2L/(3λmax), α = 0.01, β = 0.016, L-PDBO γ_v = 0.01,
- * SPDB with ⌈½ ln √(k+1)⌉ Neumann terms at iteration k. The minibatch size is
- * not given in the paper; the preset uses the full local sets (deterministic).
+ * MNIST 0/1. The runs are those of the SEED-002 presets (presets/seed002.ts;
+ * `dbo reproduce e2-3`, alias `l-pdbo-table1`).
  *
  * Counting convention: Hessians per node = (HVP calls + explicitly formed
  * Hessians) / m, cumulated up to the first evaluation at or above the target
  * accuracy. L-PDBO makes one per iteration; SPDB makes n_k, plus the 30 HVPs
  * of its one-time L_g power iteration, which are reported separately.
  */
-import { join } from 'node:path';
-import { resolveConfig, type RunConfig } from '../config.ts';
-import { runToDirectory } from '../run-to-directory.ts';
 import type { MetricsRow } from '../runner.ts';
 
 export const TABLE1_TARGETS = [0.65, 0.7, 0.8, 0.9, 0.95] as const;
@@ -25,19 +19,6 @@ export const TABLE1_PAPER: Record<'spdb' | 'l-pdbo', readonly number[]> = {
 
 /** The one-time L_g power iteration of SPDB (src/hypergrad/neumann.ts estimateLg). */
 const LG_POWER_ITERATIONS = 30;
-
-export function table1Config(algorithm: 'spdb' | 'l-pdbo', iterations: number, seed = 1): RunConfig {
-  return resolveConfig({
-    name: `l-pdbo-table1-${algorithm}`,
-    seed,
-    iterations,
-    evalEvery: 1,
-    evaluation: { groundTruth: false },
-    problem: { type: 'binary-logreg-hpo', data: { source: 'mnist', digits: [0, 1], trainPerAgent: 200, valPerAgent: 200 }, reduction: 'sum', batch: 'full' },
-    topology: { type: 'erdos-renyi', agents: 10, p: 0.5, mixing: 'laplacian' },
-    algorithm: algorithm === 'l-pdbo' ? { name: 'l-pdbo', alpha: 0.01, beta: 0.016, gammaV: 0.01 } : { name: 'spdb', alpha: 0.01, beta: 0.016, depth: 'log' },
-  });
-}
 
 export interface Table1Result {
   readonly algorithm: 'spdb' | 'l-pdbo';
@@ -70,15 +51,4 @@ export function formatTable1(results: ReadonlyArray<Table1Result>): string {
     lines.push(`| ${r.algorithm} (dbo, iterations) | ${r.iterations.map((h) => (h === null ? '—' : String(h))).join(' | ')} |`);
   }
   return lines.join('\n');
-}
-
-export async function reproduceTable1(options: { dir: string; iterations: number; seed?: number; force?: boolean; log?: (s: string) => void }): Promise<Table1Result[]> {
-  const results: Table1Result[] = [];
-  for (const algorithm of ['spdb', 'l-pdbo'] as const) {
-    options.log?.(`running ${algorithm} on MNIST 0/1 (10 agents, ${options.iterations} iterations)...`);
-    const config = table1Config(algorithm, options.iterations, options.seed);
-    const run = await runToDirectory(config, join(options.dir, algorithm), { force: options.force ?? false });
-    results.push(hessiansToTargets(algorithm, run.rows, config.topology.agents));
-  }
-  return results;
 }

@@ -1,0 +1,250 @@
+/**
+ * Runs a preset: every run for every seed into `<out>/<run>/seed-<s>/` (a run
+ * directory, or `result.json` for a computation), skipping the ones already
+ * complete there (or, for presets sharing their runs, in the sibling
+ * experiment's folder), then evaluates the acceptance criterion and writes
+ * `verdict.md` (and `verdict.json`). A rerun resumes; it never recomputes a
+ * complete run, and refuses a folder whose run was made with another config.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError, DataError, DboError } from '../../errors.ts';
+import { configSchema, resolveConfig, type RunConfig } from '../config.ts';
+import { runToDirectory } from '../run-to-directory.ts';
+import type { MetricsRow, RunSinks } from '../runner.ts';
+import { isTask, overall, type Check, type Preset, type PresetOptions, type Results, type RunResult, type TaskRun, type Verdict } from './preset.ts';
+import { mdTable } from './series.ts';
+
+export interface ReproduceOptions {
+  /** Output folder of the experiment. */
+  readonly out: string;
+  /** Seeds 1..seeds. */
+  readonly seeds: number;
+  readonly quick: boolean;
+  readonly libsvmDir: string;
+  readonly iterations?: number;
+  readonly log?: (line: string) => void;
+  /** A progress sink per run (e.g. a progress bar), or undefined for none. */
+  readonly progress?: (label: string, iterations: number) => { update: NonNullable<RunSinks['progress']>; stop(): void } | undefined;
+  /** Rewrites each run's raw config before validation (tests shrink presets with it). */
+  readonly transform?: (runId: string, config: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export interface ReproduceOutcome {
+  readonly verdict: Verdict;
+  readonly checks: Check[];
+  readonly verdictFile: string;
+  /** `<run>/seed-<s>` of the runs computed now, and of those found complete. */
+  readonly executed: string[];
+  readonly skipped: string[];
+}
+
+/** Default output folder: runs/reproduce/<id>, or <id>-quick for the quick version. */
+export function defaultOutDir(preset: Preset, quick: boolean): string {
+  return join('runs', 'reproduce', quick ? `${preset.id}-quick` : preset.id);
+}
+
+/** Whether this build of dbo has a problem type (the config schema accepts its discriminator). */
+export function hasProblemType(type: string): boolean {
+  const shape = (configSchema as unknown as { shape?: { problem?: { safeParse(v: unknown): { error?: { issues: Array<{ code: string; path: PropertyKey[] }> } } } } }).shape;
+  if (!shape?.problem) return true;
+  const issues = shape.problem.safeParse({ type }).error?.issues ?? [];
+  return !issues.some((i) => i.path.length === 1 && i.path[0] === 'type');
+}
+
+/** The problem types a preset needs that this build lacks. */
+export function missingProblems(preset: Preset): string[] {
+  return (preset.problems ?? []).filter((t) => !hasProblemType(t));
+}
+
+interface Job {
+  readonly runId: string;
+  readonly seed: number;
+  readonly key: string;
+  readonly dir: string;
+  readonly config?: RunConfig;
+  readonly task?: TaskRun;
+  /** Where a complete result was found (own folder or the sibling experiment's); null: to compute. */
+  found: string | null;
+}
+
+function sameConfig(dir: string, config: RunConfig): boolean {
+  try {
+    return JSON.stringify(JSON.parse(readFileSync(join(dir, 'config.resolved.json'), 'utf8'))) === JSON.stringify(JSON.parse(JSON.stringify(config)));
+  } catch {
+    return false;
+  }
+}
+
+/** JSON has no NaN/Infinity: run directories store them as strings. */
+function revive(_key: string, value: unknown): unknown {
+  return value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : value;
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8'), revive) as T;
+}
+
+function loadResult(job: Job): RunResult {
+  const dir = job.found ?? job.dir;
+  if (job.task) return { id: job.runId, seed: job.seed, dir, status: 'completed', rows: [], result: readJson(join(dir, 'result.json')) };
+  const summary = readJson<{ status: 'completed' | 'diverged'; message?: string; dx: number; dy: number; agents: number }>(join(dir, 'summary.json'));
+  const text = existsSync(join(dir, 'metrics.jsonl')) ? readFileSync(join(dir, 'metrics.jsonl'), 'utf8') : '';
+  const rows = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l, revive) as MetricsRow);
+  return {
+    id: job.runId,
+    seed: job.seed,
+    dir,
+    status: summary.status,
+    ...(summary.message ? { message: summary.message } : {}),
+    rows,
+    dims: { dx: summary.dx, dy: summary.dy, agents: summary.agents },
+    config: readJson(join(dir, 'config.resolved.json')),
+    ...(existsSync(join(dir, 'topology.json')) ? { topology: readJson(join(dir, 'topology.json')) } : {}),
+  };
+}
+
+/** Validates every run and locates complete ones, before anything is computed or written. */
+function plan(preset: Preset, o: ReproduceOptions, presetOptions: PresetOptions): Job[] {
+  const missing = missingProblems(preset);
+  if (missing.length > 0)
+    throw new DboError(`experiment ${preset.id} needs the ${missing.map((t) => `'${t}'`).join(' and ')} problem type${missing.length > 1 ? 's' : ''}, which this version of dbo does not provide yet (${preset.title})`);
+  for (const f of preset.libsvmFiles ?? [])
+    if (!existsSync(join(o.libsvmDir, f))) throw new DataError(join(o.libsvmDir, f), `LIBSVM file not found: experiment ${preset.id} needs ${preset.libsvmFiles!.join(', ')} in one folder (pass --libsvm-dir DIR)`);
+  const siblingOut = preset.sharesRunsWith && basename(o.out).includes(preset.id) ? join(dirname(o.out), basename(o.out).replace(preset.id, preset.sharesRunsWith)) : null;
+  const jobs: Job[] = [];
+  for (const run of preset.runs(presetOptions)) {
+    for (let seed = 1; seed <= o.seeds; seed++) {
+      const key = `${run.id}/seed-${seed}`;
+      const dir = join(o.out, run.id, `seed-${seed}`);
+      if (isTask(run)) {
+        jobs.push({ runId: run.id, seed, key, dir, task: run, found: existsSync(join(dir, 'result.json')) ? dir : null });
+        continue;
+      }
+      const raw = { ...(o.transform ? o.transform(run.id, run.config) : run.config), seed };
+      let config: RunConfig;
+      try {
+        config = resolveConfig(raw);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new ConfigError(`${preset.id}: run ${run.id}`, e.message);
+        throw e;
+      }
+      let found: string | null = null;
+      if (existsSync(dir)) {
+        if (!sameConfig(dir, config)) throw new DboError(`${dir}: holds a run made with a different config (e.g. another --quick, --iterations or --libsvm-dir); choose another --out`);
+        found = dir;
+      } else if (siblingOut) {
+        const other = join(siblingOut, run.id, `seed-${seed}`);
+        if (existsSync(other) && sameConfig(other, config)) found = other;
+      }
+      jobs.push({ runId: run.id, seed, key, dir, config, found });
+    }
+  }
+  return jobs;
+}
+
+function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.partial`, text);
+  renameSync(`${path}.partial`, path);
+}
+
+async function execute(jobs: ReadonlyArray<Job>, o: ReproduceOptions): Promise<void> {
+  const log = o.log ?? (() => {});
+  const pending = jobs.filter((j) => j.found === null);
+  let k = 0;
+  for (const job of pending) {
+    k++;
+    const tag = `[${k}/${pending.length}] ${job.key}`;
+    const start = Date.now();
+    if (job.task) {
+      log(`${tag}: computing`);
+      const dir = `${job.dir}.partial`;
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'result.json'), `${JSON.stringify(job.task.compute(job.seed), null, 2)}\n`);
+      renameSync(dir, job.dir);
+      log(`${tag}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+      continue;
+    }
+    const config = job.config!;
+    log(`${tag}: running ${config.algorithm.name}, ${config.iterations} iterations → ${job.dir}`);
+    const bar = o.progress?.(`${job.key} `, config.iterations);
+    try {
+      const outcome = await runToDirectory(config, job.dir, bar ? { progress: bar.update } : {});
+      bar?.stop();
+      log(`${tag}: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      bar?.stop();
+      throw e;
+    }
+  }
+}
+
+function verdictMarkdown(preset: Preset, o: ReproduceOptions, verdict: Verdict, evaluation: { checks: Check[]; details?: string[] }, results: RunResult[]): string {
+  const command = `dbo reproduce ${preset.id}${o.seeds !== 1 ? ` --seeds ${o.seeds}` : ''}${o.quick ? ' --quick' : ''}${o.iterations !== undefined ? ` --iterations ${o.iterations}` : ''}`;
+  const lines = [
+    `# ${preset.id.toUpperCase()}: ${preset.title}`,
+    '',
+    `**Verdict: ${verdict}**${o.quick ? ' (quick version: a small version of the experiment; indicative only)' : ''}`,
+    '',
+    `Command: \`${command}\`; seeds ${Array.from({ length: o.seeds }, (_, i) => i + 1).join(', ')}; written ${new Date().toISOString()}.`,
+    '',
+    `**Claim (${preset.paper}).** ${preset.claim}`,
+    '',
+    '## Acceptance criterion',
+    '',
+    ...preset.acceptance.map((a) => `- ${a}`),
+    '',
+    '## Setting',
+    '',
+    ...preset.setting.map((s) => `- ${s}`),
+    ...(o.quick ? ['- Quick version: fewer iterations and samples than stated above (see each run\'s config.resolved.json).'] : []),
+    '',
+    '## Measured',
+    '',
+    ...(evaluation.details ?? []).flatMap((d) => [d, '']),
+    mdTable(
+      ['criterion', 'verdict', 'measured', 'reason'],
+      evaluation.checks.map((c) => [c.criterion, `**${c.verdict}**`, c.measured, c.reason ?? '']),
+    ),
+    '',
+    '## Runs',
+    '',
+    mdTable(
+      ['run', 'seed', 'status', 'last evaluated iteration', 'directory'],
+      results.map((r) => [r.id, String(r.seed), r.status + (r.message ? `: ${r.message}` : ''), r.rows.length ? String(r.rows.at(-1)!.iteration) : '—', r.dir]),
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Runs (or resumes) a preset and writes its verdict. */
+export async function reproduce(preset: Preset, o: ReproduceOptions): Promise<ReproduceOutcome> {
+  if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new ConfigError('--seeds', `expected a positive integer, got ${o.seeds}`);
+  const presetOptions: PresetOptions = { quick: o.quick, libsvmDir: o.libsvmDir, ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) };
+  const jobs = plan(preset, o, presetOptions);
+  const log = o.log ?? (() => {});
+  for (const j of jobs) if (j.found) log(`${j.key}: complete in ${j.found}, skipped`);
+  await execute(jobs, o);
+  const loaded = jobs.map(loadResult);
+  const results: Results = {
+    seeds: Array.from({ length: o.seeds }, (_, i) => i + 1),
+    quick: o.quick,
+    of: (id) => {
+      const r = loaded.filter((x) => x.id === id);
+      if (r.length === 0) throw new Error(`${preset.id}: no run '${id}'`);
+      return r;
+    },
+  };
+  const evaluation = preset.evaluate(results, presetOptions);
+  const verdict = overall(evaluation.checks);
+  const verdictFile = join(o.out, 'verdict.md');
+  writeAtomically(verdictFile, verdictMarkdown(preset, o, verdict, evaluation, loaded));
+  writeAtomically(join(o.out, 'verdict.json'), `${JSON.stringify({ experiment: preset.id, title: preset.title, verdict, quick: o.quick, seeds: o.seeds, checks: evaluation.checks }, null, 2)}\n`);
+  return { verdict, checks: evaluation.checks, verdictFile, executed: jobs.filter((j) => !j.found).map((j) => j.key), skipped: jobs.filter((j) => j.found).map((j) => j.key) };
+}
