@@ -16,6 +16,7 @@ import { runToDirectory } from '../experiments/run-to-directory.ts';
 import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
 import { describeParams } from './describe-params.ts';
+import { runtimeFor, transportParser, type Transport } from './transport.ts';
 import { runDemo } from './demo.ts';
 import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
@@ -62,11 +63,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'run directory (default runs/<algorithm>-<time>)')
     .option('--force', 'replace the run directory if it is a previous dbo run (anything else is refused)')
     .option('--quiet', 'no progress bar')
-    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean }) => {
+    .option('--transport <name>', "where agents run: 'simulator' (in process) or 'libp2p' (one process per agent on 127.0.0.1)", transportParser, 'simulator')
+    .option('--psk <file>', 'libp2p: pre-shared key file of a private network (dbo keygen --psk)')
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; transport: Transport; psk?: string }) => {
       const config = loadConfig(file);
+      const runtime = runtimeFor(opts.transport, opts.psk);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}) });
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last));
