@@ -59,5 +59,7 @@ export async function runDemo(options: { dir: string; quiet: boolean; force?: bo
   });
   console.log(table(['topology', 'status', 'iter', '‖∇Φ(x̄)‖²', 'consensus x', '‖ȳ−y*‖²', 'train loss', 'test acc', 'MB sent'], rows));
   console.log(`\nrun directories: ${runs.map((r) => r.dir).join(', ')}`);
+  const { writeReport } = await import('../report/report.ts');
+  console.log(`report: ${await writeReport(options.dir)}`);
   return runs;
 }

@@ -18,6 +18,9 @@ import { writeNewFile } from './write-file.ts';
 import { describeParams } from './describe-params.ts';
 import { runtimeFor, transportParser, type Transport } from './transport.ts';
 import { runDemo } from './demo.ts';
+import { registerPlot } from './plot.ts';
+import { registerSweep } from './sweep.ts';
+import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
 import { progressReporter } from './progress.ts';
 import { summaryLines, table } from './format.ts';
@@ -168,6 +171,10 @@ export async function main(argv: string[]): Promise<number> {
       writeNewFile(out, `${JSON.stringify(instance)}\n`, force ?? false);
       console.log(`wrote ${opts.out}: ${o.class} class, ${o.agents} agents, d_x = ${o.dx}, d_y = ${o.dy}`);
     });
+
+  registerPlot(program);
+  registerSweep(program);
+  registerReport(program);
 
   try {
     await program.parseAsync(argv);

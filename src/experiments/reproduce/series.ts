@@ -103,7 +103,7 @@ export function meanLevel(c: Curve): number {
 }
 
 export interface Comparison {
-  /** Grid points compared (b's x values inside both ranges and [from, to]). */
+  /** Grid points compared: the x values of both curves inside both x-ranges and [from, to]. */
   readonly points: number;
   /** Points where a is better than (or equal to) b. */
   readonly wins: number;
@@ -111,20 +111,23 @@ export interface Comparison {
 }
 
 /**
- * Compares curve a with curve b at b's x values inside both x-ranges (and
- * [from, to]); a "wins" where it is at least as good (≤ when lower is better).
+ * Compares curve a with curve b on the union of their x values inside both
+ * x-ranges (and [from, to]), each interpolated linearly between its own
+ * evaluations; a "wins" where it is at least as good (≤ when lower is better).
  */
 export function compareCurves(a: Curve, b: Curve, options: { lowerIsBetter: boolean; from?: number; to?: number }): Comparison {
+  const lo = Math.max(a.x[0] ?? Infinity, b.x[0] ?? Infinity, options.from ?? -Infinity);
+  const hi = Math.min(a.x.at(-1) ?? -Infinity, b.x.at(-1) ?? -Infinity, options.to ?? Infinity);
+  const grid = [...new Set([...a.x, ...b.x])].filter((x) => x >= lo && x <= hi).sort((p, q) => p - q);
   let points = 0;
   let wins = 0;
-  b.x.forEach((x, k) => {
-    if (x < (options.from ?? -Infinity) || x > (options.to ?? Infinity)) return;
+  for (const x of grid) {
     const ya = valueAt(a, x);
-    const yb = b.y[k]!;
-    if (ya === null || !Number.isFinite(ya) || !Number.isFinite(yb)) return;
+    const yb = valueAt(b, x);
+    if (ya === null || yb === null || !Number.isFinite(ya) || !Number.isFinite(yb)) continue;
     points++;
     if (options.lowerIsBetter ? ya <= yb : ya >= yb) wins++;
-  });
+  }
   return { points, wins, fraction: points === 0 ? NaN : wins / points };
 }
 

@@ -80,7 +80,7 @@ function compareOnMb(results: Results, prefix: string, label: string, iterations
     const cdAtEnd = valueAt(cdLoss, Math.min(cdEnd, maEnd));
     checks.push(
       check(
-        `${label}: CD-BSVRGD's training loss vs MB lies below MA-DSBO's over MA-DSBO's range (≥ 80 % of MA-DSBO's evaluation points) and ends lower`,
+        `${label}: CD-BSVRGD's training loss vs MB lies below MA-DSBO's over MA-DSBO's range (≥ 80 % of the points of a common MB grid) and ends lower`,
         below.fraction >= 0.8 && cdAtEnd !== null && maAtEnd !== null && cdAtEnd < maAtEnd,
         `below at ${below.wins}/${below.points} points (${pct(below.fraction)}); at ${num(Math.min(cdEnd, maEnd))} MB: CD-BSVRGD ${num(cdAtEnd)}, MA-DSBO ${num(maAtEnd)}`,
         'MA-DSBO reaches a lower training loss per MB here',
@@ -99,7 +99,7 @@ function compareOnMb(results: Results, prefix: string, label: string, iterations
     const acc = compareCurves(cdAcc, maAcc, { lowerIsBetter: false, from: 1e-9, to: range });
     checks.push(
       check(
-        `${label}: at equal MB, CD-BSVRGD's test accuracy ≥ MA-DSBO's for most of the range (> 50 % of MA-DSBO's evaluation points)`,
+        `${label}: at equal MB, CD-BSVRGD's test accuracy ≥ MA-DSBO's for most of the range (> 50 % of the points of a common MB grid)`,
         acc.fraction > 0.5,
         `CD-BSVRGD at least as accurate at ${acc.wins}/${acc.points} points (${pct(acc.fraction)}); at ${num(range)} MB: CD-BSVRGD ${num(valueAt(cdAcc, range))}, MA-DSBO ${num(valueAt(maAcc, range))}`,
         'MA-DSBO is more accurate per MB under these (documented) step sizes and feature scaling; the paper gives neither its scaling nor its mixing weights',

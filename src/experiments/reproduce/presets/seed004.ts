@@ -67,6 +67,7 @@ export const e41: Preset = {
     const rows: string[][] = [];
     for (const level of Object.keys(LEVELS) as Level[]) {
       const of = (a: HpoAlgo) => results.of(`${level}-${a}`);
+      const diverged = (a: HpoAlgo) => of(a).filter((r) => r.status === 'diverged').map((r) => `; ${a} seed ${r.seed} ${r.message ?? 'diverged'}`).join('');
       for (const a of Object.keys(HPO_ALGORITHMS) as HpoAlgo[]) {
         const acc = meanCurve(of(a), col.iteration, col.testAccuracy);
         const g = meanCurve(of(a), col.iteration, col.hypergradNormSq);
@@ -85,9 +86,9 @@ export const e41: Preset = {
           const oAtEnd = valueAt(other, rangeEnd);
           checks.push(
             check(
-              `${level} (Dirichlet α = ${LEVELS[level]}): per ${axis}, D-SOBA's test accuracy is above ${b}'s for most of the run (> 50 % of ${b}'s evaluation points) and at the end of the common range`,
+              `${level} (Dirichlet α = ${LEVELS[level]}): per ${axis}, D-SOBA's test accuracy is above ${b}'s for most of the run (> 50 % of the points of a common grid) and at the end of the common range`,
               cmp.fraction > 0.5 && dAtEnd !== null && oAtEnd !== null && dAtEnd > oAtEnd,
-              `D-SOBA at least as accurate at ${cmp.wins}/${cmp.points} points (${pct(cmp.fraction)}); at the end of the common range (${num(rangeEnd)}): D-SOBA ${num(dAtEnd)}, ${b} ${num(oAtEnd)}`,
+              `D-SOBA at least as accurate at ${cmp.wins}/${cmp.points} points (${pct(cmp.fraction)}); at the end of the common range (${num(rangeEnd)}): D-SOBA ${num(dAtEnd)}, ${b} ${num(oAtEnd)}${diverged(b)}`,
               `${b} is as accurate as D-SOBA under these hyperparameters`,
             ),
           );
