@@ -1,5 +1,5 @@
 /** Small text formatting helpers for the command line. */
-import type { MetricsRow } from '../experiments/runner.ts';
+import type { MetricsRow, RunTiming } from '../experiments/runner.ts';
 
 export function sci(v: number | undefined): string {
   if (v === undefined) return '—';
@@ -18,7 +18,10 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-export function summaryLines(row: MetricsRow): string {
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The final row in one line; with `timing`, the wall, compute and evaluation times of the run. */
+export function summaryLines(row: MetricsRow, timing?: RunTiming): string {
   const parts = [
     `iteration ${row.iteration}`,
     `‖∇Φ(x̄)‖² ${sci(row.hypergradNormSq)}`,
@@ -28,7 +31,7 @@ export function summaryLines(row: MetricsRow): string {
     ...(row.testAccuracy !== undefined ? [`test accuracy ${row.testAccuracy.toFixed(4)}`] : []),
     `rounds ${row.rounds}`,
     `${megabytes(row.bytes)} MB sent`,
-    `compute ${(row.elapsedMs / 1000).toFixed(1)} s`,
+    ...(timing ? [`wall ${seconds(timing.wallMs)} (compute ${seconds(timing.computeMs)}, evaluation ${seconds(timing.evaluationMs)})`] : [`compute ${seconds(row.elapsedMs)}`]),
   ];
   return parts.join(' · ');
 }

@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
       const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
       progress?.stop();
       const last = result.rows.at(-1);
-      if (last) console.log(summaryLines(last));
+      if (last) console.log(summaryLines(last, result.timing));
       console.log(`results in ${result.dir}`);
       if (result.status === 'diverged') {
         console.error(`dbo: ${result.message}`);

@@ -1,8 +1,10 @@
 /**
  * Progress of long commands: iteration, rate and ETA. On a terminal, a bar
  * redrawn in place; when stderr is piped, a plain line at most every
- * `intervalMs` (default 5 s) and at least that often while the work goes on,
- * even when one iteration takes longer; a final line when it stops. Plain
+ * `intervalMs` (default 5 s): on each update once the interval has passed,
+ * and from a timer while the event loop is free (a sweep waiting for its
+ * child processes); a final line when it stops. A single synchronous
+ * iteration longer than the interval delays the next line until it ends. Plain
  * lines start with "progress " so that scripts can filter them. `--quiet`
  * callers simply do not create one.
  */

@@ -133,6 +133,18 @@ export const configSchema = z.strictObject({
       groundTruth: z.boolean().default(true),
     })
     .default({ groundTruth: true }),
+  /**
+   * A run is declared diverged when ‖x_i‖, ‖y_i‖, ‖z_i‖, the consensus
+   * distance or ‖∇Φ(x̄)‖ exceeds factor × max(its start value, 1), or is not
+   * finite (see src/experiments/divergence.ts). `enabled: false` keeps only
+   * the non-finite check.
+   */
+  divergence: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      factor: z.number({ error: 'expected a number > 1' }).gt(1, { error: 'divergence.factor must be > 1' }).default(1e6),
+    })
+    .default({ enabled: true, factor: 1e6 }),
   output: z
     .strictObject({
       trace: z.boolean().default(false),

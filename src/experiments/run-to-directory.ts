@@ -40,6 +40,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     rd.writeJson('summary.json', {
       status: outcome.status,
       ...(outcome.message ? { message: outcome.message } : {}),
+      ...(outcome.divergence ? { divergence: outcome.divergence } : {}),
       algorithm: prepared.algorithm.name,
       problem: prepared.problem.type,
       agents: prepared.problem.m,
@@ -47,6 +48,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
       dy: prepared.problem.dy,
       started,
       finished: new Date().toISOString(),
+      timing: outcome.timing,
       final: outcome.rows.at(-1) ?? null,
     });
     rd.finish(options.force ?? false);

@@ -4,6 +4,7 @@
  * to each evaluation point, and streams tidy result rows (docs/architecture.md). Metrics
  * are computed by the evaluator outside the run's clock and counters.
  */
+import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
 import type { AnyAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -16,6 +17,7 @@ import { deriveSeed, Rng } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { buildProblem } from './build-problem.ts';
+import { DivergenceMonitor, type Divergence } from './divergence.ts';
 import type { RunConfig, TopologyConfig } from './config.ts';
 
 /** One row of metrics.jsonl. Oracle columns are network totals of calls (and samples) by kind. */
@@ -119,7 +121,17 @@ export interface RunSinks {
 export interface RunOutcome {
   readonly status: 'completed' | 'diverged';
   readonly message?: string;
+  /** Where and why the run diverged (status 'diverged'). */
+  readonly divergence?: Divergence;
   readonly rows: MetricsRow[];
+  /** Wall time of the whole run, compute time of the iterations, time spent in evaluations (ms). */
+  readonly timing: RunTiming;
+}
+
+export interface RunTiming {
+  readonly wallMs: number;
+  readonly computeMs: number;
+  readonly evaluationMs: number;
 }
 
 /** Makes the runtime a run executes on; the default is the in-process simulator. */
@@ -148,13 +160,22 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
   evaluator.warmStart(run.init.y);
   const rows: MetricsRow[] = [];
   let elapsedMs = 0;
+  let evaluationMs = 0;
+  const started = performance.now();
+  const monitor = new DivergenceMonitor(config.divergence);
+  const end = (divergence?: Divergence): RunOutcome => {
+    const timing = { wallMs: performance.now() - started, computeMs: elapsedMs, evaluationMs };
+    return divergence ? { status: 'diverged', message: divergence.message, divergence, rows, timing } : { status: 'completed', rows, timing };
+  };
 
   const record = async (iteration: number): Promise<MetricsRow> => {
     const { comm: c, oracle: totals } = await runtime.counters();
     const oracleCols = {} as Record<OracleKind, number> & Record<`${OracleKind}Samples`, number>;
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
+    const evalStart = performance.now();
     const metrics = evaluator.evaluateRow(await runtime.snapshot());
+    evaluationMs += performance.now() - evalStart;
     const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
     rows.push(row);
@@ -172,6 +193,8 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
   const total = config.iterations;
   let last = await record(0);
   await trace(0);
+  const atStart = monitor.checkIterates(0, await runtime.snapshot()) ?? monitor.checkRow(0, last);
+  if (atStart) return end(atStart);
   let t = 0;
   while (t < total) {
     // Stop at every iteration when tracing, else at the next evaluation point.
@@ -182,14 +205,17 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     elapsedMs += step.computeMs;
     t = step.iteration;
     await trace(t);
-    if (step.nonFinite) return { status: 'diverged', message: `diverged at iteration ${t}: ${step.nonFinite} (try smaller step sizes)`, rows };
+    if (step.nonFinite) return end(monitor.nonFinite(t, step.nonFinite));
     if (t % config.evalEvery === 0 || t === total) {
+      const grown = monitor.checkIterates(t, await runtime.snapshot());
+      if (grown) return end(grown);
       last = await record(t);
-      if (last.hypergradNormSq !== undefined && !Number.isFinite(last.hypergradNormSq)) return { status: 'diverged', message: `diverged at iteration ${t}: the hypergradient norm is not finite`, rows };
+      const bad = monitor.checkRow(t, last);
+      if (bad) return end(bad);
     }
     sinks.progress?.(t, total, last);
   }
-  return { status: 'completed', rows };
+  return end();
 }
 
 /** Convenience for library users and tests: validate, prepare and run, keeping rows in memory. */

@@ -334,7 +334,7 @@ test('dbo run on a good YAML config writes the run directory and prints a summar
   assert.match(r.stderr, /^progress 20\/20 it \(100%\)/m);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 2, r.stdout);
-  assert.match(lines[0]!, /^iteration 20 · ‖∇Φ\(x̄\)‖² \S+ · consensus x \S+ · lower error \S+ · upper loss \S+ · rounds 20 · [\d.]+ MB sent · compute [\d.]+ s$/);
+  assert.match(lines[0]!, /^iteration 20 · ‖∇Φ\(x̄\)‖² \S+ · consensus x \S+ · lower error \S+ · upper loss \S+ · rounds 20 · [\d.]+ MB sent · wall [\d.]+ s \(compute [\d.]+ s, evaluation [\d.]+ s\)$/);
   assert.equal(lines[1], `results in ${out}`);
   assert.deepEqual(readdirSync(out).sort(), RUN_FILES);
   assert.equal(existsSync(`${out}.partial`), false);

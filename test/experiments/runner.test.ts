@@ -272,8 +272,9 @@ test('noise 0: the exact oracle ignores the seed', async () => {
   assert.deepEqual(withoutElapsed(r1.rows), withoutElapsed(r2.rows));
 });
 
-test('a diverging run ends as diverged, keeps its rows, and says where in summary.json', async () => {
-  const cfg = config({ iterations: 200, evalEvery: 10, algorithm: { name: 'd-soba', alpha: 1e3, beta: 1e3, gamma: 1e3 }, output: { trace: true } });
+test('a run with non-finite iterates ends as diverged, keeps its rows, and says where in summary.json', async () => {
+  // The growth bound is off here, so the run goes on until the iterates overflow.
+  const cfg = config({ iterations: 200, evalEvery: 10, algorithm: { name: 'd-soba', alpha: 1e3, beta: 1e3, gamma: 1e3 }, output: { trace: true }, divergence: { enabled: false } });
   const dir = freshDir('diverged');
   const outcome = await runToDirectory(cfg, dir);
   assert.equal(outcome.status, 'diverged');
@@ -313,6 +314,38 @@ test('a diverging run ends as diverged, keeps its rows, and says where in summar
   const mem = await runConfig(cfg);
   assert.equal(mem.status, 'diverged');
   assert.equal(mem.message, outcome.message);
+});
+
+test('iterates that grow past the bound while staying finite are declared diverged (on by default); rows and summary say where', async () => {
+  const dir = freshDir('grown');
+  const cfg = config({ iterations: 200, evalEvery: 25, algorithm: { name: 'd-soba', alpha: 3 } });
+  assert.deepEqual(cfg.divergence, { enabled: true, factor: 1e6 });
+  const outcome = await runToDirectory(cfg, dir);
+  assert.equal(outcome.status, 'diverged');
+  const d = outcome.divergence!;
+  assert.ok(d.iteration > 0 && d.iteration < 200 && d.iteration % 25 === 0, `checked at an evaluation point: ${d.iteration}`);
+  assert.ok(Number.isFinite(d.value) && d.value > d.bound! && d.bound === 1e6, `${d.value} > ${d.bound}`);
+  assert.match(d.quantity, /^‖[xyz]_i‖ of agent \d$/);
+  assert.match(outcome.message!, new RegExp(`^diverged at iteration ${d.iteration}: ‖[xyz]_i‖ of agent \\d = .* exceeds 1\\.00e\\+6 \\(divergence\\.factor`));
+  const rows = readLines<MetricsRow>(join(dir, 'metrics.jsonl'));
+  assert.deepEqual(
+    rows.map((r) => r.iteration),
+    Array.from({ length: d.iteration / 25 }, (_, i) => i * 25),
+    'rows before the divergence are kept',
+  );
+  const summary = readJson(join(dir, 'summary.json')) as Record<string, unknown>;
+  assert.equal(summary.status, 'diverged');
+  assert.deepEqual(summary.divergence, JSON.parse(JSON.stringify(d)));
+  const timing = summary.timing as { wallMs: number; computeMs: number; evaluationMs: number };
+  assert.ok(timing.wallMs >= timing.computeMs + timing.evaluationMs && timing.computeMs > 0 && timing.evaluationMs > 0, JSON.stringify(timing));
+
+  // The bound is configurable; disabled, only non-finite values stop the run, which here completes at ‖x‖ ≈ 1e13.
+  const off = await runConfig(config({ iterations: 200, evalEvery: 25, algorithm: { name: 'd-soba', alpha: 3 }, divergence: { enabled: false } }));
+  assert.equal(off.status, 'completed');
+  assert.ok(off.rows.at(-1)!.hypergradNormSq! > 1e20);
+  const loose = await runConfig(config({ iterations: 200, evalEvery: 25, algorithm: { name: 'd-soba', alpha: 3 }, divergence: { factor: 1e30 } }));
+  assert.equal(loose.status, 'completed');
+  assert.throws(() => config({ divergence: { factor: 1 } }), /divergence\.factor: divergence\.factor must be > 1$/);
 });
 
 test('divergence between evaluations is caught from non-finite iterates', async () => {
