@@ -207,8 +207,7 @@ export type TopologyConfig = RunConfig['topology'];
 export function resolveConfig(raw: unknown): RunConfig {
   const config = parseWith(configSchema, withProblemDefaults(raw));
   const { name, ...rest } = config.algorithm;
-  const algorithm = getAlgorithm(name, 'algorithm.name');
-  const params = parseWith(algorithm.params, rest, 'algorithm') as Record<string, unknown>;
+  const params = getAlgorithm(name, 'algorithm.name').configure(rest, 'algorithm').values;
   return { ...config, algorithm: { name, ...params } };
 }
 

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { AnyAlgorithm } from '../algorithms/types.ts';
+import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
 import type { Vec } from '../linalg/vector.ts';
@@ -49,8 +49,8 @@ export interface PreparedRun {
   readonly config: RunConfig;
   readonly topology: WeightedTopology;
   readonly problem: BilevelProblem;
-  readonly algorithm: AnyAlgorithm;
-  readonly params: Record<string, unknown>;
+  /** The algorithm bound to its parameters, re-checked through its schema. */
+  readonly algorithm: ConfiguredAlgorithm;
   readonly init: { readonly x: Vec; readonly y: Vec; readonly z: Vec };
 }
 
@@ -99,8 +99,8 @@ function initVector(value: RunConfig['init']['x'], n: number, field: string, wha
 /** Builds everything a run needs and checks it fits together, before anything is written. */
 export function prepareRun(config: RunConfig): PreparedRun {
   const { name, ...params } = config.algorithm;
-  const algorithm = getAlgorithm(name);
-  checkProblemFits(config, algorithm, params);
+  checkProblemFits(config, getAlgorithm(name), params);
+  const algorithm = getAlgorithm(name).configure(params, 'algorithm');
   const topology = buildRunTopology(config.topology, config.seed);
   const problem = buildProblem(config.problem, config.topology.agents, config.seed);
   if (problem.problemClass !== algorithm.problemClass)
@@ -112,7 +112,7 @@ export function prepareRun(config: RunConfig): PreparedRun {
     y: config.init.y === undefined && start?.y ? start.y : initVector(config.init.y, problem.dy, 'init.y', 'd_y', config.seed),
     z: initVector(config.init.z, problem.dy, 'init.z', 'd_y', config.seed),
   };
-  return { config, topology, problem, algorithm, params, init };
+  return { config, topology, problem, algorithm, init };
 }
 
 export interface RunSinks {

@@ -12,7 +12,7 @@
 import { cgWorkspace, conjugateGradient } from '../linalg/matrix.ts';
 import { axpy, consensusError, distSq, meanInto, norm2Sq, scale, type Vec } from '../linalg/vector.ts';
 import { fullBatch, type AgentOracle, type BilevelProblem } from '../problems/types.ts';
-import type { StateView } from '../algorithms/types.ts';
+import type { StateView } from './state-view.ts';
 import { newtonCg, type SmoothObjective } from './lower-solver.ts';
 
 /** What an evaluation row holds; the ground-truth fields are absent when `groundTruth` is off. */
