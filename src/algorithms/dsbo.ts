@@ -124,6 +124,7 @@ export const dsbo: Algorithm<DsboParams, DsboState, Workspace> = {
     'DSBO: per iteration T gossip-(S)GD steps on y, K decentralized JHIP steps on the d_x×d_y matrix Z ≈ J H⁻¹ from explicit Hessians and Jacobians, then one gossip step on x with ∇_x f − Z ∇_y f. Reconstructed update rule.',
   communicates: 'T + K + 1 rounds: y (d_y floats) × T, Z (d_x·d_y floats) × K, x (d_x) × 1',
   reconstruction: true,
+  formsDenseMatrices: () => true,
   params,
   init: (ctx) => ({
     ...baseState(ctx, 'dsbo'),

@@ -151,6 +151,7 @@ export const gossipDsbo: Algorithm<GossipDsboParams, GossipDsboState, Workspace>
     'Gossip-DSBO (stand-in): per iteration T gossip-(S)GD steps on y, gradient tracking of the global Hessian and Jacobian matrices, a local solve for ∇_x f − Ĵ Ĥ⁻¹ ∇_y f, and one round carrying x − ηd with both trackers. Not the paper\'s exact rule.',
   communicates: 'T + 1 rounds: y (d_y floats) × T, then (x − ηd, Ĥ, Ĵ) (d_x + d_y² + d_x·d_y floats) × 1',
   reconstruction: true,
+  formsDenseMatrices: () => true,
   params,
   init: (ctx) => {
     const { dx, dy } = ctx;

@@ -115,6 +115,7 @@ export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {
   summary: 'Loopless personalized bilevel: local θ and Hessian-inverse-vector estimate v updated by single steps, x gossiped with an untracked hypergradient estimate.',
   communicates: '1 round: x, d_x floats per message',
   reconstruction: false,
+  formsDenseMatrices: (p) => p.hessian === 'matrix',
   params,
   init: (ctx) => ({
     ...baseState(ctx, 'l-pdbo'),

@@ -59,6 +59,8 @@ export interface AlgorithmInfo {
   readonly communicates: string;
   /** True when the update rule is a reconstruction (docs/decisions.md §9). */
   readonly reconstruction: boolean;
+  /** True (for these parameters) when the algorithm forms dense ∇²_yy g or ∇²_xy g matrices; problems with huge d_y refuse it. */
+  readonly formsDenseMatrices?: (params: Record<string, unknown>) => boolean;
 }
 
 /** Parameters after validation: a plain object of the algorithm's keys, defaults filled in. */
