@@ -15,6 +15,7 @@ import { buildRunTopology } from '../experiments/runner.ts';
 import { runToDirectory } from '../experiments/run-to-directory.ts';
 import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
+import { versionLine } from './version.ts';
 import { describeParams } from './describe-params.ts';
 import { runDemo } from './demo.ts';
 import { registerPlot } from './plot.ts';
@@ -56,6 +57,12 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command();
   program.name('dbo').description('Decentralized stochastic bilevel optimization: run, compare and measure algorithms.').option('--debug', 'print stack traces on errors').exitOverride();
+  // The version line runs git, so it is built only when asked for.
+  program.option('-V, --version', 'print the dbo version, git commit and Node version');
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    console.log(versionLine());
+    return 0;
+  }
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   program
