@@ -17,12 +17,23 @@
  *   ∇_x f = 0,  ∇_Y f = (1/B) A_vᵀ(S_v − onehot)
  */
 import type { Dataset } from '../data/dataset.ts';
-import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
-import { countCorrect, softmaxCrossEntropyInPlace, softmaxJacobianApply, subtractOneHot } from '../linalg/softmax.ts';
+import { fusedScratchLength } from '../linalg/fused.ts';
+import { kernels, pinTable } from '../linalg/kernels.ts';
+import { countCorrect } from '../linalg/softmax.ts';
 import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
 import { hessianByColumns, jacobianByColumns } from './matrices.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
 
+/**
+ * Fused oracle paths: ∇_Y g and the HVP on the same lower-level samples share
+ * S = softmax(A_B Y). Every pass over the training rows leaves S in a cache
+ * keyed by the contents of Y and of the selected rows, so an HVP (or a
+ * sequence of HVPs, as in the evaluators' CG solves) at the Y and batch of
+ * the preceding ∇_y g reuses S instead of recomputing the forward product.
+ * The cache compares contents, not identities, so it is exact: it can only
+ * return the probabilities a fresh computation would give. Callers still make
+ * (and the counting wrapper still counts) every oracle call.
+ */
 export class LogregHpoOracle implements AgentOracle {
   readonly dx: number;
   readonly dy: number;
@@ -31,20 +42,18 @@ export class LogregHpoOracle implements AgentOracle {
   private readonly d: number;
   private readonly c: number;
   private readonly regScale: number;
-  /** Logits/probabilities workspace, large enough for a full batch of either level. */
+  /** Probabilities workspace of validation-level passes (and of value-only passes). */
   private readonly s: Float64Array;
-  private readonly u: Float64Array;
-  /**
-   * Full-batch training probabilities S = softmax(A Y) at `cachedY`, reused by
-   * consecutive full-batch HVPs at the same Y (as in the evaluators' CG solves).
-   */
-  private readonly trainProbs: Float64Array;
-  private readonly cachedY: Float64Array;
-  private cacheValid = false;
+  /** Training probabilities S at (probsY, probsRows), the cache described above. */
+  private readonly probs: Float64Array;
+  private readonly probsY: Float64Array;
+  private readonly probsRows: Int32Array;
+  private probsCount = -1;
+  private probsFull = false;
   /** e^x and a per-feature scratch vector. */
   private readonly expX: Float64Array;
   private readonly rowTmp: Float64Array;
-  /** Transposed-parameter scratch for the gathered products (c × d). */
+  /** Kernel scratch (transposed parameters and accumulators). */
   private readonly scratch: Float64Array;
 
   constructor(
@@ -58,36 +67,18 @@ export class LogregHpoOracle implements AgentOracle {
     this.upperSamples = val.n;
     this.lowerSamples = train.n;
     this.regScale = 1 / (this.c * this.d);
-    const rows = Math.max(train.n, val.n);
-    this.s = new Float64Array(rows * this.c);
-    this.u = new Float64Array(rows * this.c);
-    this.scratch = new Float64Array(this.dy);
-    this.trainProbs = new Float64Array(train.n * this.c);
-    this.cachedY = new Float64Array(this.dy);
+    this.s = new Float64Array(Math.max(train.n, val.n) * this.c);
+    this.probs = new Float64Array(train.n * this.c);
+    this.probsY = new Float64Array(this.dy);
+    this.probsRows = new Int32Array(train.n);
+    this.scratch = new Float64Array(fusedScratchLength(this.d, this.c));
     this.expX = new Float64Array(this.d);
     this.rowTmp = new Float64Array(this.d);
-  }
-
-  /** Probabilities of the training rows selected by `batch` at Y (cached for the full batch). */
-  private trainProbabilities(y: Vec, batch: Batch): Float64Array {
-    if (!batch.full) {
-      this.crossEntropySum(this.train, y, batch);
-      return this.s;
+    // Data sets are never written again: kernels may keep them resident.
+    for (const ds of [train, val]) {
+      pinTable(ds.features);
+      pinTable(ds.labels);
     }
-    if (this.cacheValid) {
-      let same = true;
-      for (let k = 0; k < y.length; k++)
-        if (y[k] !== this.cachedY[k]) {
-          same = false;
-          break;
-        }
-      if (same) return this.trainProbs;
-    }
-    gatherGemm(this.trainProbs, this.train.features, this.d, null, this.train.n, y, this.c, this.scratch);
-    softmaxCrossEntropyInPlace(this.trainProbs, this.train.n, this.c, this.train.labels, null);
-    this.cachedY.set(y);
-    this.cacheValid = true;
-    return this.trainProbs;
   }
 
   private rows(batch: Batch): Int32Array | null {
@@ -98,12 +89,40 @@ export class LogregHpoOracle implements AgentOracle {
     return batch.full ? ds.n : batch.size;
   }
 
-  /** Σ_batch CE at Y on `ds`, leaving probabilities in this.s. */
+  /** True when the cached training probabilities are those of (y, batch). */
+  private cached(y: Vec, batch: Batch): boolean {
+    if (this.probsCount < 0 || this.probsFull !== batch.full) return false;
+    if (!batch.full) {
+      if (this.probsCount !== batch.size) return false;
+      const idx = batch.indices;
+      const mine = this.probsRows;
+      for (let k = 0; k < batch.size; k++) if (idx[k] !== mine[k]) return false;
+    }
+    const py = this.probsY;
+    for (let k = 0; k < py.length; k++) if (y[k] !== py[k]) return false;
+    return true;
+  }
+
+  private remember(y: Vec, batch: Batch): void {
+    this.probsY.set(y);
+    this.probsFull = batch.full;
+    this.probsCount = this.count(batch, this.train);
+    if (!batch.full) this.probsRows.set(batch.indices.subarray(0, batch.size));
+  }
+
+  /** Training probabilities at (y, batch), from the cache or a forward pass that refills it. */
+  private trainProbabilities(y: Vec, batch: Batch): Float64Array {
+    if (this.cached(y, batch)) return this.probs;
+    const ds = this.train;
+    this.probsCount = -1;
+    kernels().softmaxForwardRows(this.probs, ds.features, this.d, this.rows(batch), this.count(batch, ds), ds.labels, y, this.c, this.scratch);
+    this.remember(y, batch);
+    return this.probs;
+  }
+
+  /** Σ_batch CE at Y on `ds` (probabilities left in this.s). */
   private crossEntropySum(ds: Dataset, y: Vec, batch: Batch): number {
-    const rows = this.rows(batch);
-    const n = this.count(batch, ds);
-    gatherGemm(this.s, ds.features, this.d, rows, n, y, this.c, this.scratch);
-    return softmaxCrossEntropyInPlace(this.s, n, this.c, ds.labels, rows);
+    return kernels().softmaxForwardRows(this.s, ds.features, this.d, this.rows(batch), this.count(batch, ds), ds.labels, y, this.c, this.scratch);
   }
 
   /** e^x into this.expX (the regularizer's per-feature weights). */
@@ -131,23 +150,19 @@ export class LogregHpoOracle implements AgentOracle {
     return this.lowerDataLoss(x, y, batch) + this.regularizer(x, y);
   }
 
-  /** out ← (1/B) A_Bᵀ(S − onehot) on `ds` at Y. */
-  private dataGradient(ds: Dataset, y: Vec, batch: Batch, out: Vec): void {
-    const rows = this.rows(batch);
-    const n = this.count(batch, ds);
-    this.crossEntropySum(ds, y, batch);
-    subtractOneHot(this.s, n, this.c, ds.labels, rows);
-    out.fill(0);
-    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.s, this.c, 1 / n, this.scratch);
-  }
-
   gradF(_x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void {
     outX.fill(0);
-    this.dataGradient(this.val, y, batch, outY);
+    const ds = this.val;
+    const n = this.count(batch, ds);
+    kernels().softmaxGradientRows(outY, this.s, ds.features, this.d, this.rows(batch), n, ds.labels, y, this.c, 1 / n, this.scratch);
   }
 
   gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void {
-    this.dataGradient(this.train, y, batch, outY);
+    const ds = this.train;
+    const n = this.count(batch, ds);
+    this.probsCount = -1;
+    kernels().softmaxGradientRows(outY, this.probs, ds.features, this.d, this.rows(batch), n, ds.labels, y, this.c, 1 / n, this.scratch);
+    this.remember(y, batch);
     const w = this.weights(x);
     rowScaledAcc(outY, 2 * this.regScale, w, y, this.c);
     if (outX) rowDots(outX, this.regScale, w, y, y, this.c);
@@ -155,15 +170,10 @@ export class LogregHpoOracle implements AgentOracle {
 
   hvp(x: Vec, y: Vec, v: Vec, batch: Batch, out: Vec): void {
     const ds = this.train;
-    const rows = this.rows(batch);
     const n = this.count(batch, ds);
-    const c = this.c;
     const probs = this.trainProbabilities(y, batch);
-    gatherGemm(this.u, ds.features, this.d, rows, n, v, c, this.scratch);
-    softmaxJacobianApply(this.u, probs, this.u, n, c);
-    out.fill(0);
-    gatherGemmTAcc(out, ds.features, this.d, rows, n, this.u, c, 1 / n, this.scratch);
-    rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, c);
+    kernels().softmaxHvpRows(out, probs, ds.features, this.d, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
+    rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, this.c);
   }
 
   hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void {
@@ -183,7 +193,8 @@ export class LogregHpoOracle implements AgentOracle {
 export function accuracy(ds: Dataset, y: Vec): number {
   if (ds.n === 0) return NaN;
   const logits = new Float64Array(ds.n * ds.classes);
-  gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
+  pinTable(ds.features);
+  kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
   return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
 }
 

@@ -7,11 +7,13 @@
  * complete run, and refuses a folder whose run was made with another config.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, DataError, DboError } from '../../errors.ts';
-import { configSchema, resolveConfig, type RunConfig } from '../config.ts';
-import { runToDirectory } from '../run-to-directory.ts';
-import type { MetricsRow, RunSinks } from '../runner.ts';
+import { writePlot } from '../../report/plot.ts';
+import { readRun } from '../../report/run-data.ts';
+import { configSchema, resolveConfig, withPathsFrom, type RunConfig } from '../config.ts';
+import type { MetricsRow } from '../runner.ts';
+import { runSweep } from '../sweep.ts';
 import { isTask, overall, type Check, type Preset, type PresetOptions, type Results, type RunResult, type TaskRun, type Verdict } from './preset.ts';
 import { mdTable } from './series.ts';
 
@@ -24,8 +26,12 @@ export interface ReproduceOptions {
   readonly libsvmDir: string;
   readonly iterations?: number;
   readonly log?: (line: string) => void;
-  /** A progress sink per run (e.g. a progress bar), or undefined for none. */
-  readonly progress?: (label: string, iterations: number) => { update: NonNullable<RunSinks['progress']>; stop(): void } | undefined;
+  /** One progress reporter over all the iterations to run (e.g. a bar), or undefined for none. */
+  readonly progress?: (label: string, iterations: number) => { update(done: number, total: number, row: MetricsRow | null): void; log?(line: string): void; stop(): void } | undefined;
+  /** Run the configs one after the other in this process (tests) instead of child processes, two at a time. */
+  readonly inProcess?: boolean;
+  /** Write the figures (default true). */
+  readonly figures?: boolean;
   /** Rewrites each run's raw config before validation (tests shrink presets with it). */
   readonly transform?: (runId: string, config: Record<string, unknown>) => Record<string, unknown>;
 }
@@ -127,7 +133,8 @@ function plan(preset: Preset, o: ReproduceOptions, presetOptions: PresetOptions)
       const raw = { ...(o.transform ? o.transform(run.id, run.config) : run.config), seed };
       let config: RunConfig;
       try {
-        config = resolveConfig(raw);
+        // Paths absolute, as the sweep stores them, so that a resumed run compares equal.
+        config = withPathsFrom(resolveConfig(raw), resolve('.'));
       } catch (e) {
         if (e instanceof ConfigError) throw new ConfigError(`${preset.id}: run ${run.id}`, e.message);
         throw e;
@@ -153,35 +160,79 @@ function writeAtomically(path: string, text: string): void {
 }
 
 async function execute(jobs: ReadonlyArray<Job>, o: ReproduceOptions): Promise<void> {
-  const log = o.log ?? (() => {});
   const pending = jobs.filter((j) => j.found === null);
+  const total = pending.reduce((n, j) => n + (j.config?.iterations ?? 0), 0);
+  const bar = total > 0 ? o.progress?.('reproduce ', total) : undefined;
+  const log = (line: string) => (bar?.log ? bar.log(line) : o.log?.(line));
   let k = 0;
-  for (const job of pending) {
-    k++;
-    const tag = `[${k}/${pending.length}] ${job.key}`;
+  const tag = (key: string) => `[${++k}/${pending.length}] ${key}`;
+  for (const job of pending.filter((j) => j.task)) {
     const start = Date.now();
-    if (job.task) {
-      log(`${tag}: computing`);
-      const dir = `${job.dir}.partial`;
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'result.json'), `${JSON.stringify(job.task.compute(job.seed), null, 2)}\n`);
-      renameSync(dir, job.dir);
-      log(`${tag}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
-      continue;
+    const t = tag(job.key);
+    log(`${t}: computing`);
+    const dir = `${job.dir}.partial`;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'result.json'), `${JSON.stringify(job.task!.compute(job.seed), null, 2)}\n`);
+    renameSync(dir, job.dir);
+    log(`${t}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  }
+  // Each run's pending seeds are one sweep (<out>/<run>/seed-<s>, sweep.json); two sweeps at a time, one case each.
+  const byRun = new Map<string, Job[]>();
+  for (const j of pending) if (j.config) byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j]);
+  const progressOf = new Map<string, number>();
+  const failures: string[] = [];
+  const queue = [...byRun.values()];
+  const worker = async (): Promise<void> => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      const first = group[0]!;
+      const started = new Map<string, { tag: string; start: number }>();
+      const { seed: _seed, ...base } = first.config!;
+      await runSweep({ name: first.runId, base, vary: { seed: group.map((j) => j.seed) } }, join(o.out, first.runId), {
+        jobs: 1,
+        ...(o.inProcess ? { inProcess: true } : {}),
+        onEvent: (e) => {
+          const key = `${first.runId}/${e.case.id}`;
+          if (e.type === 'start') {
+            const t = tag(key);
+            started.set(key, { tag: t, start: Date.now() });
+            log(`${t}: running ${e.case.config.algorithm.name}, ${e.case.config.iterations} iterations → ${e.dir}`);
+          } else if (e.type === 'progress') {
+            progressOf.set(key, e.iteration);
+            bar?.update([...progressOf.values()].reduce((a, b) => a + b, 0), total, e.row);
+          } else if (e.type === 'done') {
+            const s = started.get(key);
+            progressOf.set(key, e.case.config.iterations);
+            log(`${s?.tag ?? key}: ${e.status}${e.message ? ` (${e.message})` : ''} in ${s ? ((Date.now() - s.start) / 1000).toFixed(1) : '?'} s`);
+            if (e.status === 'failed') failures.push(`${key}: ${e.message ?? 'failed'}`);
+          }
+        },
+      });
     }
-    const config = job.config!;
-    log(`${tag}: running ${config.algorithm.name}, ${config.iterations} iterations → ${job.dir}`);
-    const bar = o.progress?.(`${job.key} `, config.iterations);
+  };
+  try {
+    await Promise.all([worker(), worker()]);
+  } finally {
+    bar?.stop();
+  }
+  if (failures.length > 0) throw new DboError(`run(s) failed: ${failures.join('; ')}`);
+}
+
+/** The preset's figures under <out>/figures (mean over seeds with a min–max band); a figure that cannot be drawn is reported, not fatal. */
+async function writeFigures(preset: Preset, o: ReproduceOptions, presetOptions: PresetOptions, loaded: ReadonlyArray<RunResult>): Promise<string[]> {
+  const written: string[] = [];
+  for (const fig of preset.figures?.(presetOptions) ?? []) {
+    const file = join(o.out, 'figures', fig.file);
     try {
-      const outcome = await runToDirectory(config, job.dir, bar ? { progress: bar.update } : {});
-      bar?.stop();
-      log(`${tag}: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+      const runs = fig.runs.flatMap((id) => loaded.filter((r) => r.id === id && r.rows.length > 0)).map((r) => readRun(r.dir));
+      mkdirSync(dirname(file), { recursive: true });
+      await writePlot(runs, file, { x: fig.x, y: [fig.y], title: fig.title, ...(fig.logY ? { logY: true } : {}) });
+      written.push(file);
     } catch (e) {
-      bar?.stop();
-      throw e;
+      o.log?.(`figure ${fig.file} not written: ${(e as Error).message}`);
     }
   }
+  return written;
 }
 
 function verdictMarkdown(preset: Preset, o: ReproduceOptions, verdict: Verdict, evaluation: { checks: Check[]; details?: string[] }, results: RunResult[]): string {
@@ -241,8 +292,11 @@ export async function reproduce(preset: Preset, o: ReproduceOptions): Promise<Re
       return r;
     },
   };
-  const evaluation = preset.evaluate(results, presetOptions);
+  const evaluated = preset.evaluate(results, presetOptions);
+  const evaluation = { checks: evaluated.checks, details: [...(evaluated.details ?? [])] };
   const verdict = overall(evaluation.checks);
+  const figures = o.figures === false ? [] : await writeFigures(preset, o, presetOptions, loaded);
+  if (figures.length > 0) evaluation.details.push(`Figures: ${figures.map((f) => `\`${basename(f)}\``).join(', ')} in \`${join(o.out, 'figures')}\`.`);
   const verdictFile = join(o.out, 'verdict.md');
   writeAtomically(verdictFile, verdictMarkdown(preset, o, verdict, evaluation, loaded));
   writeAtomically(join(o.out, 'verdict.json'), `${JSON.stringify({ experiment: preset.id, title: preset.title, verdict, quick: o.quick, seeds: o.seeds, checks: evaluation.checks }, null, 2)}\n`);

@@ -31,6 +31,9 @@ test('e0-1 (tiny): every run into <out>/<run>/seed-<s>, verdict.md with the crit
   assert.equal(first.skipped.length, 0);
   assert.ok(lines.some((l) => /^\[1\/6\] cd-bsvrgd\/seed-1: running cd-bsvrgd, 6 iterations/.test(l)), lines.join('\n'));
   for (const run of ['cd-bsvrgd', 'vrdbo', 'ma-dsbo']) for (const seed of [1, 2]) assert.ok(existsSync(join(out, run, `seed-${seed}`, 'summary.json')));
+  // Each run's seeds are one sweep (two runs at a time, in child processes); the figures are drawn.
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'vrdbo', 'sweep.json'), 'utf8')).cases.map((c: { id: string }) => c.id), ['seed-1', 'seed-2']);
+  for (const f of ['loss-vs-mb.svg', 'accuracy-vs-mb.svg']) assert.match(readFileSync(join(out, 'figures', f), 'utf8'), /^<svg/);
   const text = readFileSync(first.verdictFile, 'utf8');
   assert.match(text, /^# E0-1: SEED-000 Fig\. 1/);
   assert.match(text, new RegExp(`\\*\\*Verdict: ${first.verdict}\\*\\*`));
@@ -53,10 +56,10 @@ test('e0-1 (tiny): every run into <out>/<run>/seed-<s>, verdict.md with the crit
 });
 
 test('e2-1 then e2-3 (l-pdbo-table1): the sibling experiment reuses the complete runs', async () => {
-  const e21 = await reproduce(findPreset('e2-1'), { out: join(root, 'e2-1'), seeds: 1, quick: true, libsvmDir: '', iterations: 2 });
+  const e21 = await reproduce(findPreset('e2-1'), { out: join(root, 'e2-1'), seeds: 1, quick: true, libsvmDir: '', iterations: 2, inProcess: true, figures: false });
   assert.equal(e21.executed.length, 4);
   assert.ok(existsSync(join(root, 'e2-1', 'random-l-pdbo', 'seed-1', 'metrics.jsonl')));
-  const e23 = await reproduce(findPreset('l-pdbo-table1'), { out: join(root, 'e2-3'), seeds: 1, quick: true, libsvmDir: '', iterations: 2 });
+  const e23 = await reproduce(findPreset('l-pdbo-table1'), { out: join(root, 'e2-3'), seeds: 1, quick: true, libsvmDir: '', iterations: 2, figures: false });
   assert.equal(e23.executed.length, 0);
   assert.equal(e23.skipped.length, 4);
   const text = readFileSync(e23.verdictFile, 'utf8');

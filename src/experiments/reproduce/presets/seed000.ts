@@ -142,8 +142,8 @@ export const e01: Preset = {
     return { checks, details: [mdTable(TABLE_HEADER, rows)] };
   },
   figures: () => [
-    { file: 'loss-vs-mb.svg', title: 'SEED-000 Fig. 1(a): training loss vs MB', x: 'mb', y: 'lowerLoss', runs: ['cd-bsvrgd', 'vrdbo', 'ma-dsbo'] },
-    { file: 'accuracy-vs-mb.svg', title: 'SEED-000 Fig. 1(b): test accuracy vs MB', x: 'mb', y: 'testAccuracy', runs: ['cd-bsvrgd', 'vrdbo', 'ma-dsbo'] },
+    { file: 'loss-vs-mb.svg', title: 'SEED-000 Fig. 1(a): training loss vs MB', x: 'bytes', y: 'lowerLoss', runs: ['cd-bsvrgd', 'vrdbo', 'ma-dsbo'] },
+    { file: 'accuracy-vs-mb.svg', title: 'SEED-000 Fig. 1(b): test accuracy vs MB', x: 'bytes', y: 'testAccuracy', runs: ['cd-bsvrgd', 'vrdbo', 'ma-dsbo'] },
   ],
 };
 
@@ -203,7 +203,7 @@ export const e02: Preset = {
   libsvmFiles,
   runs: libsvmRuns,
   evaluate: (results, o) => evaluateLibsvm(results, o, 'loss'),
-  figures: () => DATASETS.map((d) => ({ file: `loss-vs-mb-${d.key}.svg`, title: `SEED-000 Fig. 2: training loss vs MB, ${d.key}`, x: 'mb', y: 'lowerLoss', runs: (Object.keys(ALGORITHMS) as Algo[]).map((a) => `${d.key}-${a}`) })),
+  figures: () => DATASETS.map((d) => ({ file: `loss-vs-mb-${d.key}.svg`, title: `SEED-000 Fig. 2: training loss vs MB, ${d.key}`, x: 'bytes', y: 'lowerLoss', runs: (Object.keys(ALGORITHMS) as Algo[]).map((a) => `${d.key}-${a}`) })),
 };
 
 export const e03: Preset = {
@@ -219,5 +219,5 @@ export const e03: Preset = {
   sharesRunsWith: 'e0-2',
   runs: libsvmRuns,
   evaluate: (results, o) => evaluateLibsvm(results, o, 'accuracy'),
-  figures: () => DATASETS.map((d) => ({ file: `accuracy-vs-mb-${d.key}.svg`, title: `SEED-000 Fig. 3: test accuracy vs MB, ${d.key}`, x: 'mb', y: 'testAccuracy', runs: (Object.keys(ALGORITHMS) as Algo[]).map((a) => `${d.key}-${a}`) })),
+  figures: () => DATASETS.map((d) => ({ file: `accuracy-vs-mb-${d.key}.svg`, title: `SEED-000 Fig. 3: test accuracy vs MB, ${d.key}`, x: 'bytes', y: 'testAccuracy', runs: (Object.keys(ALGORITHMS) as Algo[]).map((a) => `${d.key}-${a}`) })),
 };

@@ -1,0 +1,389 @@
+// WebAssembly SIMD (f64x2) kernels of dbo's per-row work, in AssemblyScript.
+// Built into src/linalg/wasm/kernels-wasm.ts by `npm run build:wasm`
+// (scripts/build-wasm.mjs); test/linalg/wasm.test.ts checks that the
+// committed build matches this source and that every kernel equals the plain
+// TypeScript reference (src/linalg/fused.ts, src/linalg/matrix.ts).
+//
+// Memory is managed by the JavaScript side (src/linalg/wasm/index.ts): every
+// argument named like a buffer is a byte offset into this module's memory.
+// Matrices are row-major float64: a feature table (n × d), parameters and
+// outputs (d × c), probabilities (count × c). `useRows` 0 means the first
+// `count` rows of the table, otherwise rows[b] (int32) is the b-th selected
+// row; labels are int32 per table row. `scratch` needs 2·c·d + 4·c float64s.
+
+// Horizontal sum of the two lanes.
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// @ts-ignore: decorator
+@inline function rowOf(rows: usize, useRows: i32, b: i32): i32 {
+  return useRows ? load<i32>(rows + (<usize>b << 2)) : b;
+}
+
+// dst[p] ← Σ_q a[q] · bt[p·d + q] for p < c (bt is c × d): two classes per
+// pass so that each load of the row serves both, two lane pairs per class.
+function dotsInto(dst: usize, a: usize, bt: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  let p = 0;
+  for (; p + 1 < c; p += 2) {
+    const b0 = bt + <usize>p * rowBytes;
+    const b1 = b0 + rowBytes;
+    let s0 = f64x2.splat(0);
+    let t0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let t1 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 3 < d; q += 4) {
+      const o = <usize>q << 3;
+      const x0 = v128.load(a + o);
+      const x1 = v128.load(a + o, 16);
+      s0 = f64x2.add(s0, f64x2.mul(x0, v128.load(b0 + o)));
+      t0 = f64x2.add(t0, f64x2.mul(x1, v128.load(b0 + o, 16)));
+      s1 = f64x2.add(s1, f64x2.mul(x0, v128.load(b1 + o)));
+      t1 = f64x2.add(t1, f64x2.mul(x1, v128.load(b1 + o, 16)));
+    }
+    let r0 = hsum(f64x2.add(s0, t0));
+    let r1 = hsum(f64x2.add(s1, t1));
+    for (; q < d; q++) {
+      const o = <usize>q << 3;
+      const x = load<f64>(a + o);
+      r0 += x * load<f64>(b0 + o);
+      r1 += x * load<f64>(b1 + o);
+    }
+    store<f64>(dst + (<usize>p << 3), r0);
+    store<f64>(dst + (<usize>p << 3), r1, 8);
+  }
+  if (p < c) {
+    const b0 = bt + <usize>p * rowBytes;
+    let s0 = f64x2.splat(0);
+    let t0 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 3 < d; q += 4) {
+      const o = <usize>q << 3;
+      s0 = f64x2.add(s0, f64x2.mul(v128.load(a + o), v128.load(b0 + o)));
+      t0 = f64x2.add(t0, f64x2.mul(v128.load(a + o, 16), v128.load(b0 + o, 16)));
+    }
+    let r0 = hsum(f64x2.add(s0, t0));
+    for (; q < d; q++) {
+      const o = <usize>q << 3;
+      r0 += load<f64>(a + o) * load<f64>(b0 + o);
+    }
+    store<f64>(dst + (<usize>p << 3), r0);
+  }
+}
+
+// acc[p·d + q] += f[p] · a[q] for p < c (acc is c × d), two classes per pass.
+function axpysInto(acc: usize, a: usize, f: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  let p = 0;
+  for (; p + 1 < c; p += 2) {
+    const f0 = load<f64>(f + (<usize>p << 3));
+    const f1 = load<f64>(f + (<usize>p << 3), 8);
+    const v0 = f64x2.splat(f0);
+    const v1 = f64x2.splat(f1);
+    const a0 = acc + <usize>p * rowBytes;
+    const a1 = a0 + rowBytes;
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const x = v128.load(a + o);
+      v128.store(a0 + o, f64x2.add(v128.load(a0 + o), f64x2.mul(x, v0)));
+      v128.store(a1 + o, f64x2.add(v128.load(a1 + o), f64x2.mul(x, v1)));
+    }
+    if (q < d) {
+      const o = <usize>q << 3;
+      const x = load<f64>(a + o);
+      store<f64>(a0 + o, load<f64>(a0 + o) + f0 * x);
+      store<f64>(a1 + o, load<f64>(a1 + o) + f1 * x);
+    }
+  }
+  if (p < c) {
+    const f0 = load<f64>(f + (<usize>p << 3));
+    const v0 = f64x2.splat(f0);
+    const a0 = acc + <usize>p * rowBytes;
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      v128.store(a0 + o, f64x2.add(v128.load(a0 + o), f64x2.mul(v128.load(a + o), v0)));
+    }
+    if (q < d) {
+      const o = <usize>q << 3;
+      store<f64>(a0 + o, load<f64>(a0 + o) + f0 * load<f64>(a + o));
+    }
+  }
+}
+
+// Two rows at once: dst0[p] ← a0 · bt_p and dst1[p] ← a1 · bt_p for p < c.
+// Reading two gathered rows side by side keeps two independent memory
+// streams in flight, and each load of bt serves both rows.
+function dotsInto2(dst0: usize, dst1: usize, a0: usize, a1: usize, bt: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  let p = 0;
+  for (; p + 1 < c; p += 2) {
+    const b0 = bt + <usize>p * rowBytes;
+    const b1 = b0 + rowBytes;
+    let s00 = f64x2.splat(0);
+    let s01 = f64x2.splat(0);
+    let s10 = f64x2.splat(0);
+    let s11 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      const y0 = v128.load(b0 + o);
+      const y1 = v128.load(b1 + o);
+      s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+      s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+      s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+      s11 = f64x2.add(s11, f64x2.mul(x1, y1));
+    }
+    let r00 = hsum(s00);
+    let r01 = hsum(s01);
+    let r10 = hsum(s10);
+    let r11 = hsum(s11);
+    if (q < d) {
+      const o = <usize>q << 3;
+      const x0 = load<f64>(a0 + o);
+      const x1 = load<f64>(a1 + o);
+      const y0 = load<f64>(b0 + o);
+      const y1 = load<f64>(b1 + o);
+      r00 += x0 * y0;
+      r01 += x0 * y1;
+      r10 += x1 * y0;
+      r11 += x1 * y1;
+    }
+    store<f64>(dst0 + (<usize>p << 3), r00);
+    store<f64>(dst0 + (<usize>p << 3), r01, 8);
+    store<f64>(dst1 + (<usize>p << 3), r10);
+    store<f64>(dst1 + (<usize>p << 3), r11, 8);
+  }
+  if (p < c) {
+    const b0 = bt + <usize>p * rowBytes;
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const y0 = v128.load(b0 + o);
+      s0 = f64x2.add(s0, f64x2.mul(v128.load(a0 + o), y0));
+      s1 = f64x2.add(s1, f64x2.mul(v128.load(a1 + o), y0));
+    }
+    let r0 = hsum(s0);
+    let r1 = hsum(s1);
+    if (q < d) {
+      const o = <usize>q << 3;
+      const y0 = load<f64>(b0 + o);
+      r0 += load<f64>(a0 + o) * y0;
+      r1 += load<f64>(a1 + o) * y0;
+    }
+    store<f64>(dst0 + (<usize>p << 3), r0);
+    store<f64>(dst1 + (<usize>p << 3), r1);
+  }
+}
+
+// Two rows at once: acc[p·d + q] += f0[p] · a0[q] + f1[p] · a1[q] for p < c.
+function axpysInto2(acc: usize, a0: usize, a1: usize, f0: usize, f1: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  for (let p = 0; p < c; p++) {
+    const g0 = load<f64>(f0 + (<usize>p << 3));
+    const g1 = load<f64>(f1 + (<usize>p << 3));
+    const v0 = f64x2.splat(g0);
+    const v1 = f64x2.splat(g1);
+    const ap = acc + <usize>p * rowBytes;
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      v128.store(ap + o, f64x2.add(v128.load(ap + o), f64x2.add(f64x2.mul(v128.load(a0 + o), v0), f64x2.mul(v128.load(a1 + o), v1))));
+    }
+    if (q < d) {
+      const o = <usize>q << 3;
+      store<f64>(ap + o, load<f64>(ap + o) + (g0 * load<f64>(a0 + o) + g1 * load<f64>(a1 + o)));
+    }
+  }
+}
+
+// dst (c × d) ← srcᵀ for src d × c.
+function transposeInto(dst: usize, src: usize, d: i32, c: i32): void {
+  for (let q = 0; q < d; q++)
+    for (let p = 0; p < c; p++) store<f64>(dst + ((<usize>p * <usize>d + <usize>q) << 3), load<f64>(src + ((<usize>q * <usize>c + <usize>p) << 3)));
+}
+
+// dst (d × c) ← srcᵀ (src c × d) when add is 0, dst += srcᵀ otherwise.
+function transposeBack(dst: usize, src: usize, d: i32, c: i32, add: i32): void {
+  for (let q = 0; q < d; q++)
+    for (let p = 0; p < c; p++) {
+      const o = dst + ((<usize>q * <usize>c + <usize>p) << 3);
+      const v = load<f64>(src + ((<usize>p * <usize>d + <usize>q) << 3));
+      store<f64>(o, add ? load<f64>(o) + v : v);
+    }
+}
+
+// Softmax of the c logits at lp in place; returns log Σ e^{z − max} − (z_label − max).
+function softmaxInPlace(lp: usize, c: i32, label: i32): f64 {
+  let max = -Infinity;
+  for (let p = 0; p < c; p++) {
+    const z = load<f64>(lp + (<usize>p << 3));
+    if (z > max) max = z;
+  }
+  const gap = load<f64>(lp + (<usize>label << 3)) - max;
+  let sum = 0.0;
+  for (let p = 0; p < c; p++) {
+    const e = Math.exp(load<f64>(lp + (<usize>p << 3)) - max);
+    store<f64>(lp + (<usize>p << 3), e);
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let p = 0; p < c; p++) store<f64>(lp + (<usize>p << 3), load<f64>(lp + (<usize>p << 3)) * inv);
+  return Math.log(sum) - gap;
+}
+
+/** probs_b ← softmax(a_bᵀ Y); returns Σ_b cross-entropy. */
+export function softmaxForwardRows(probs: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, labels: usize, y: usize, c: i32, scratch: usize): f64 {
+  // Rows are paired exactly as in softmaxGradientRows, so both give bit-identical probabilities.
+  transposeInto(scratch, y, d, c);
+  let loss = 0.0;
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const row0 = rowOf(rows, useRows, b);
+    const row1 = rowOf(rows, useRows, b + 1);
+    const lp0 = probs + ((<usize>b * <usize>c) << 3);
+    const lp1 = lp0 + (<usize>c << 3);
+    dotsInto2(lp0, lp1, a + ((<usize>row0 * <usize>d) << 3), a + ((<usize>row1 * <usize>d) << 3), scratch, d, c);
+    loss += softmaxInPlace(lp0, c, load<i32>(labels + (<usize>row0 << 2)));
+    loss += softmaxInPlace(lp1, c, load<i32>(labels + (<usize>row1 << 2)));
+  }
+  if (b < count) {
+    const row = rowOf(rows, useRows, b);
+    const lp = probs + ((<usize>b * <usize>c) << 3);
+    dotsInto(lp, a + ((<usize>row * <usize>d) << 3), scratch, d, c);
+    loss += softmaxInPlace(lp, c, load<i32>(labels + (<usize>row << 2)));
+  }
+  return loss;
+}
+
+/** probs_b ← softmax(a_bᵀ Y), out ← scale · Σ_b a_b (probs_b − e_label)ᵀ; returns Σ_b CE. One pass per row. */
+export function softmaxGradientRows(out: usize, probs: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, labels: usize, y: usize, c: i32, scale: f64, scratch: usize): f64 {
+  const cdBytes = (<usize>c * <usize>d) << 3;
+  const acc = scratch + cdBytes;
+  const f = acc + cdBytes;
+  transposeInto(scratch, y, d, c);
+  memory.fill(acc, 0, cdBytes);
+  const f1 = f + (<usize>c << 3);
+  let loss = 0.0;
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const row0 = rowOf(rows, useRows, b);
+    const row1 = rowOf(rows, useRows, b + 1);
+    const a0 = a + ((<usize>row0 * <usize>d) << 3);
+    const a1 = a + ((<usize>row1 * <usize>d) << 3);
+    const lp0 = probs + ((<usize>b * <usize>c) << 3);
+    const lp1 = lp0 + (<usize>c << 3);
+    dotsInto2(lp0, lp1, a0, a1, scratch, d, c);
+    const label0 = load<i32>(labels + (<usize>row0 << 2));
+    const label1 = load<i32>(labels + (<usize>row1 << 2));
+    loss += softmaxInPlace(lp0, c, label0);
+    loss += softmaxInPlace(lp1, c, label1);
+    for (let p = 0; p < c; p++) {
+      const s0 = load<f64>(lp0 + (<usize>p << 3));
+      const s1 = load<f64>(lp1 + (<usize>p << 3));
+      store<f64>(f + (<usize>p << 3), scale * (p == label0 ? s0 - 1 : s0));
+      store<f64>(f1 + (<usize>p << 3), scale * (p == label1 ? s1 - 1 : s1));
+    }
+    axpysInto2(acc, a0, a1, f, f1, d, c);
+  }
+  if (b < count) {
+    const row = rowOf(rows, useRows, b);
+    const aRow = a + ((<usize>row * <usize>d) << 3);
+    const lp = probs + ((<usize>b * <usize>c) << 3);
+    dotsInto(lp, aRow, scratch, d, c);
+    const label = load<i32>(labels + (<usize>row << 2));
+    loss += softmaxInPlace(lp, c, label);
+    for (let p = 0; p < c; p++) {
+      const sp = load<f64>(lp + (<usize>p << 3));
+      store<f64>(f + (<usize>p << 3), scale * (p == label ? sp - 1 : sp));
+    }
+    axpysInto(acc, aRow, f, d, c);
+  }
+  transposeBack(out, acc, d, c, 0);
+  return loss;
+}
+
+// f ← scale · S ⊙ (u − ⟨S, u⟩) for one row's c probabilities S and products u.
+function jacobianRow(f: usize, sp: usize, u: usize, c: i32, scale: f64): void {
+  let su = 0.0;
+  for (let p = 0; p < c; p++) su += load<f64>(sp + (<usize>p << 3)) * load<f64>(u + (<usize>p << 3));
+  for (let p = 0; p < c; p++) store<f64>(f + (<usize>p << 3), scale * load<f64>(sp + (<usize>p << 3)) * (load<f64>(u + (<usize>p << 3)) - su));
+}
+
+/** u_b = a_bᵀ V, r_b = S_b ⊙ (u_b − ⟨S_b, u_b⟩), out ← scale · Σ_b a_b r_bᵀ. One pass per row. */
+export function softmaxHvpRows(out: usize, probs: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, v: usize, c: i32, scale: f64, scratch: usize): void {
+  const cdBytes = (<usize>c * <usize>d) << 3;
+  const acc = scratch + cdBytes;
+  const u = acc + cdBytes;
+  const f = u + (<usize>c << 3);
+  transposeInto(scratch, v, d, c);
+  memory.fill(acc, 0, cdBytes);
+  const u1 = f + (<usize>c << 3);
+  const f1 = u1 + (<usize>c << 3);
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const a0 = a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3);
+    const a1 = a + ((<usize>rowOf(rows, useRows, b + 1) * <usize>d) << 3);
+    const sp0 = probs + ((<usize>b * <usize>c) << 3);
+    const sp1 = sp0 + (<usize>c << 3);
+    dotsInto2(u, u1, a0, a1, scratch, d, c);
+    jacobianRow(f, sp0, u, c, scale);
+    jacobianRow(f1, sp1, u1, c, scale);
+    axpysInto2(acc, a0, a1, f, f1, d, c);
+  }
+  if (b < count) {
+    const aRow = a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3);
+    const sp = probs + ((<usize>b * <usize>c) << 3);
+    dotsInto(u, aRow, scratch, d, c);
+    jacobianRow(f, sp, u, c, scale);
+    axpysInto(acc, aRow, f, d, c);
+  }
+  transposeBack(out, acc, d, c, 0);
+}
+
+/** out (count × c) ← A[rows, :] · Y. */
+export function gatherGemm(out: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, y: usize, c: i32, scratch: usize): void {
+  transposeInto(scratch, y, d, c);
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const o = out + ((<usize>b * <usize>c) << 3);
+    dotsInto2(o, o + (<usize>c << 3), a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3), a + ((<usize>rowOf(rows, useRows, b + 1) * <usize>d) << 3), scratch, d, c);
+  }
+  if (b < count) dotsInto(out + ((<usize>b * <usize>c) << 3), a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3), scratch, d, c);
+}
+
+/** out (d × c) ← out + s · A[rows, :]ᵀ · R (R count × c). */
+export function gatherGemmTAcc(out: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, r: usize, c: i32, s: f64, scratch: usize): void {
+  const cdBytes = (<usize>c * <usize>d) << 3;
+  const f = scratch + cdBytes;
+  memory.fill(scratch, 0, cdBytes);
+  const f1 = f + (<usize>c << 3);
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const rb = r + ((<usize>b * <usize>c) << 3);
+    for (let p = 0; p < c; p++) {
+      store<f64>(f + (<usize>p << 3), s * load<f64>(rb + (<usize>p << 3)));
+      store<f64>(f1 + (<usize>p << 3), s * load<f64>(rb + ((<usize>(c + p)) << 3)));
+    }
+    axpysInto2(scratch, a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3), a + ((<usize>rowOf(rows, useRows, b + 1) * <usize>d) << 3), f, f1, d, c);
+  }
+  if (b < count) {
+    const rb = r + ((<usize>b * <usize>c) << 3);
+    for (let p = 0; p < c; p++) store<f64>(f + (<usize>p << 3), s * load<f64>(rb + (<usize>p << 3)));
+    axpysInto(scratch, a + ((<usize>rowOf(rows, useRows, b) * <usize>d) << 3), f, d, c);
+  }
+  transposeBack(out, scratch, d, c, 1);
+}
+
+/** out (rows) ← A x for a row-major rows × cols matrix A. */
+export function gemv(out: usize, a: usize, rows: i32, cols: i32, x: usize): void {
+  for (let i = 0; i < rows; i++) dotsInto(out + (<usize>i << 3), a + ((<usize>i * <usize>cols) << 3), x, cols, 1);
+}

@@ -1,0 +1,174 @@
+/**
+ * Fused softmax cross-entropy kernels over gathered rows of a feature table:
+ * each selected row a_b is read once per oracle (forward product, softmax,
+ * and the rank-one update of the backward product while the row is in
+ * cache), instead of one pass for A_B Y and another for A_Bᵀ R.
+ *
+ * These are the plain TypeScript reference implementations; the WebAssembly
+ * kernels (src/linalg/wasm/) compute the same quantities and are tested
+ * against these.
+ *
+ * Shapes: the table is n × d row-major; Y, V and outputs are d × c row-major
+ * (entry (q, p) at q·c + p); probabilities are count × c. `rows` null means
+ * the first `count` rows; the label of selected row b is labels[rows[b]].
+ */
+
+/** Σ_q a[aOff + q] · b[bOff + q] with four partial sums (independent add chains). */
+function rowDot(a: Float64Array, aOff: number, b: Float64Array, bOff: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let q = 0;
+  for (; q + 3 < d; q += 4) {
+    s0 += a[aOff + q]! * b[bOff + q]!;
+    s1 += a[aOff + q + 1]! * b[bOff + q + 1]!;
+    s2 += a[aOff + q + 2]! * b[bOff + q + 2]!;
+    s3 += a[aOff + q + 3]! * b[bOff + q + 3]!;
+  }
+  for (; q < d; q++) s0 += a[aOff + q]! * b[bOff + q]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Scratch length (in float64s) the fused kernels need for d features and c classes. */
+export function fusedScratchLength(d: number, c: number): number {
+  return 2 * c * d + c;
+}
+
+/**
+ * Gradient of the summed cross-entropy on the selected rows, one pass per row:
+ *   probs_b ← softmax(a_bᵀ Y),  out ← scale · Σ_b a_b (probs_b − e_{label_b})ᵀ.
+ * Returns Σ_b CE_b (log-sum-exp form). `out` is overwritten.
+ */
+export function softmaxGradientRows(
+  out: Float64Array,
+  probs: Float64Array,
+  a: Float64Array,
+  d: number,
+  rows: Int32Array | null,
+  count: number,
+  labels: Int32Array,
+  y: Float64Array,
+  c: number,
+  scale: number,
+  scratch: Float64Array,
+): number {
+  const cd = c * d;
+  // scratch: [0, cd) Yᵀ (c × d); [cd, 2cd) accumulator of the transposed output.
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[p * d + q] = y[q * c + p]!;
+  scratch.fill(0, cd, 2 * cd);
+  let loss = 0;
+  for (let b = 0; b < count; b++) {
+    const row = rows === null ? b : rows[b]!;
+    const aOff = row * d;
+    const off = b * c;
+    let max = -Infinity;
+    for (let p = 0; p < c; p++) {
+      const s = rowDot(a, aOff, scratch, p * d, d);
+      probs[off + p] = s;
+      if (s > max) max = s;
+    }
+    const label = labels[row]!;
+    const gap = probs[off + label]! - max;
+    let sum = 0;
+    for (let p = 0; p < c; p++) {
+      const e = Math.exp(probs[off + p]! - max);
+      probs[off + p] = e;
+      sum += e;
+    }
+    loss += Math.log(sum) - gap;
+    const inv = 1 / sum;
+    for (let p = 0; p < c; p++) {
+      const sp = probs[off + p]! * inv;
+      probs[off + p] = sp;
+      const f = scale * (p === label ? sp - 1 : sp);
+      const accOff = cd + p * d;
+      for (let q = 0; q < d; q++) scratch[accOff + q]! += f * a[aOff + q]!;
+    }
+  }
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) out[q * c + p] = scratch[cd + p * d + q]!;
+  return loss;
+}
+
+/**
+ * Hessian–vector product of the summed cross-entropy on the selected rows,
+ * given their probabilities S (from `softmaxGradientRows` or a forward pass),
+ * one pass per row:
+ *   u_b = a_bᵀ V,  r_b = S_b ⊙ (u_b − ⟨S_b, u_b⟩),  out ← scale · Σ_b a_b r_bᵀ.
+ * `out` is overwritten.
+ */
+export function softmaxHvpRows(
+  out: Float64Array,
+  probs: Float64Array,
+  a: Float64Array,
+  d: number,
+  rows: Int32Array | null,
+  count: number,
+  v: Float64Array,
+  c: number,
+  scale: number,
+  scratch: Float64Array,
+): void {
+  const cd = c * d;
+  const u = 2 * cd;
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[p * d + q] = v[q * c + p]!;
+  scratch.fill(0, cd, 2 * cd);
+  for (let b = 0; b < count; b++) {
+    const aOff = (rows === null ? b : rows[b]!) * d;
+    const off = b * c;
+    let su = 0;
+    for (let p = 0; p < c; p++) {
+      const s = rowDot(a, aOff, scratch, p * d, d);
+      scratch[u + p] = s;
+      su += probs[off + p]! * s;
+    }
+    for (let p = 0; p < c; p++) {
+      const f = scale * probs[off + p]! * (scratch[u + p]! - su);
+      const accOff = cd + p * d;
+      for (let q = 0; q < d; q++) scratch[accOff + q]! += f * a[aOff + q]!;
+    }
+  }
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) out[q * c + p] = scratch[cd + p * d + q]!;
+}
+
+/**
+ * Forward pass only: probs_b ← softmax(a_bᵀ Y); returns Σ_b CE_b. Used when
+ * only values or probabilities are needed.
+ */
+export function softmaxForwardRows(
+  probs: Float64Array,
+  a: Float64Array,
+  d: number,
+  rows: Int32Array | null,
+  count: number,
+  labels: Int32Array,
+  y: Float64Array,
+  c: number,
+  scratch: Float64Array,
+): number {
+  for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[p * d + q] = y[q * c + p]!;
+  let loss = 0;
+  for (let b = 0; b < count; b++) {
+    const row = rows === null ? b : rows[b]!;
+    const aOff = row * d;
+    const off = b * c;
+    let max = -Infinity;
+    for (let p = 0; p < c; p++) {
+      const s = rowDot(a, aOff, scratch, p * d, d);
+      probs[off + p] = s;
+      if (s > max) max = s;
+    }
+    const label = labels[row]!;
+    const gap = probs[off + label]! - max;
+    let sum = 0;
+    for (let p = 0; p < c; p++) {
+      const e = Math.exp(probs[off + p]! - max);
+      probs[off + p] = e;
+      sum += e;
+    }
+    loss += Math.log(sum) - gap;
+    const inv = 1 / sum;
+    for (let p = 0; p < c; p++) probs[off + p]! *= inv;
+  }
+  return loss;
+}

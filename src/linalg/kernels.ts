@@ -1,0 +1,74 @@
+/**
+ * The kernel set that problems call for their per-row work (gathered
+ * products and fused softmax cross-entropy passes). `kernels()` returns the
+ * active set: the WebAssembly SIMD kernels (src/linalg/wasm/) where the
+ * runtime supports them, else the plain TypeScript set, which is the
+ * reference every other set is tested against. The environment variable
+ * DBO_KERNELS=ts|wasm chooses explicitly.
+ */
+import { softmaxForwardRows, softmaxGradientRows, softmaxHvpRows } from './fused.ts';
+import { gatherGemm, gatherGemmTAcc, gemv } from './matrix.ts';
+import { wasmKernels } from './wasm/index.ts';
+
+export interface RowKernels {
+  /** 'ts' (plain TypeScript reference) or 'wasm' (WebAssembly SIMD). */
+  readonly name: string;
+  readonly gatherGemm: typeof gatherGemm;
+  readonly gatherGemmTAcc: typeof gatherGemmTAcc;
+  readonly softmaxForwardRows: typeof softmaxForwardRows;
+  readonly softmaxGradientRows: typeof softmaxGradientRows;
+  readonly softmaxHvpRows: typeof softmaxHvpRows;
+  /** out ← A x for a row-major rows × cols matrix (entries in `a`). */
+  readonly gemv: (out: Float64Array, a: Float64Array, rows: number, cols: number, x: Float64Array) => void;
+}
+
+export const tsKernels: RowKernels = {
+  name: 'ts',
+  gatherGemm,
+  gatherGemmTAcc,
+  softmaxForwardRows,
+  softmaxGradientRows,
+  softmaxHvpRows,
+  gemv: (out, a, rows, cols, x) => gemv(out, { rows, cols, data: a }, x),
+};
+
+function initial(): RowKernels {
+  const want = process.env.DBO_KERNELS;
+  if (want !== undefined && want !== 'ts' && want !== 'wasm') throw new Error(`DBO_KERNELS must be 'ts' or 'wasm', got '${want}'`);
+  if (want === 'ts') return tsKernels;
+  const wasm = wasmKernels();
+  if (wasm) return wasm;
+  if (want === 'wasm') throw new Error('DBO_KERNELS=wasm, but this runtime cannot compile the WebAssembly SIMD kernels');
+  return tsKernels;
+}
+
+const pinned = new WeakSet<Float64Array | Int32Array>();
+
+/**
+ * Declares a table (features or labels) immutable from now on, so that kernel
+ * sets may keep their own copy of it (the WebAssembly set holds pinned tables
+ * in its memory and copies unpinned arguments on every call). Pin only arrays
+ * that are never written again, such as a Dataset's.
+ */
+export function pinTable(table: Float64Array | Int32Array): void {
+  pinned.add(table);
+}
+
+/** Whether `table` was pinned. */
+export function isPinned(table: Float64Array | Int32Array): boolean {
+  return pinned.has(table);
+}
+
+let active: RowKernels = initial();
+
+/** The active kernel set. */
+export function kernels(): RowKernels {
+  return active;
+}
+
+/** Replaces the active kernel set (for tests and benchmarks); returns the previous one. */
+export function setKernels(k: RowKernels): RowKernels {
+  const previous = active;
+  active = k;
+  return previous;
+}

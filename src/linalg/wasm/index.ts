@@ -1,0 +1,267 @@
+/**
+ * The WebAssembly SIMD kernel set (AssemblyScript source in
+ * assembly/kernels.ts, built into ./kernels-wasm.ts). It implements the same
+ * `RowKernels` interface as the TypeScript reference and gives the same
+ * results up to rounding (test/linalg/wasm.test.ts: 1e-12 relative).
+ *
+ * Memory: tables pinned with `pinTable` (feature tables and labels of data
+ * sets, which are never written again) are copied into WebAssembly memory
+ * once, on first use, and found again by identity of the typed array (a
+ * WeakMap), so kernels read them with no per-call copy; the region is freed
+ * when the array is garbage-collected. Unpinned tables (activations, say) and
+ * the small per-call arguments (parameters, row indices, outputs) are copied
+ * in on every call through reusable arenas.
+ */
+import { isPinned, type RowKernels } from '../kernels.ts';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
+
+interface Exports {
+  readonly memory: WebAssembly.Memory;
+  softmaxForwardRows(probs: number, a: number, d: number, rows: number, useRows: number, count: number, labels: number, y: number, c: number, scratch: number): number;
+  softmaxGradientRows(out: number, probs: number, a: number, d: number, rows: number, useRows: number, count: number, labels: number, y: number, c: number, scale: number, scratch: number): number;
+  softmaxHvpRows(out: number, probs: number, a: number, d: number, rows: number, useRows: number, count: number, v: number, c: number, scale: number, scratch: number): void;
+  gatherGemm(out: number, a: number, d: number, rows: number, useRows: number, count: number, y: number, c: number, scratch: number): void;
+  gatherGemmTAcc(out: number, a: number, d: number, rows: number, useRows: number, count: number, r: number, c: number, s: number, scratch: number): void;
+  gemv(out: number, a: number, rows: number, cols: number, x: number): void;
+}
+
+const PAGE = 65536;
+const ALIGN = 16;
+
+/** First-fit allocator over the module's memory, growing it as needed. */
+class Heap {
+  /** Free blocks [start, size), sorted by start, coalesced. */
+  private readonly free: Array<[number, number]> = [];
+
+  constructor(private readonly memory: WebAssembly.Memory) {
+    // The module's static data (if any) lives below the first page boundary it was given.
+    const start = memory.buffer.byteLength;
+    this.free.push([start, 0]);
+  }
+
+  alloc(bytes: number): number {
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    for (let i = 0; i < this.free.length; i++) {
+      const block = this.free[i]!;
+      if (block[1] >= size) {
+        const at = block[0];
+        block[0] += size;
+        block[1] -= size;
+        if (block[1] === 0 && i < this.free.length - 1) this.free.splice(i, 1);
+        return at;
+      }
+    }
+    // Grow: extend the last block if it ends at the top of memory.
+    const top = this.memory.buffer.byteLength;
+    const last = this.free[this.free.length - 1];
+    const tail = last && last[0] + last[1] === top ? last[1] : 0;
+    // Grow at least by half the current size: growing may copy the memory, so
+    // geometric growth keeps the total copying linear in the final size.
+    const pages = Math.max(Math.ceil((size - tail) / PAGE), Math.ceil(top / PAGE / 2));
+    this.memory.grow(pages);
+    if (last && last[0] + last[1] === top) last[1] += pages * PAGE;
+    else this.free.push([top, pages * PAGE]);
+    return this.alloc(bytes);
+  }
+
+  release(at: number, bytes: number): void {
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < at) i++;
+    this.free.splice(i, 0, [at, size]);
+    // Coalesce with the next and the previous block.
+    const cur = this.free[i]!;
+    const next = this.free[i + 1];
+    if (next && cur[0] + cur[1] === next[0]) {
+      cur[1] += next[1];
+      this.free.splice(i + 1, 1);
+    }
+    const prev = this.free[i - 1];
+    if (prev && prev[0] + prev[1] === cur[0]) {
+      prev[1] += cur[1];
+      this.free.splice(i, 1);
+    }
+  }
+}
+
+type Resident = Float64Array | Int32Array;
+
+class WasmKernels implements RowKernels {
+  readonly name = 'wasm';
+  private readonly ex: Exports;
+  private readonly heap: Heap;
+  private f64 = new Float64Array(0);
+  private i32 = new Int32Array(0);
+  /** Tables and label arrays resident in WebAssembly memory: array → byte offset. */
+  private readonly resident = new WeakMap<Resident, number>();
+  private readonly finalizer: FinalizationRegistry<{ at: number; bytes: number }>;
+  /** The call arena: offset and size in bytes. */
+  private arena = 0;
+  private arenaBytes = 0;
+  /** Staging areas for unpinned tables (slot 0: features, slot 1: labels). */
+  private readonly stageAt = [0, 0];
+  private readonly stageBytes = [0, 0];
+
+  constructor(module: WebAssembly.Module) {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        abort: () => {
+          throw new Error('WebAssembly kernel aborted');
+        },
+      },
+    });
+    this.ex = instance.exports as unknown as Exports;
+    this.heap = new Heap(this.ex.memory);
+    this.finalizer = new FinalizationRegistry(({ at, bytes }) => this.heap.release(at, bytes));
+    this.refresh();
+  }
+
+  /** Re-creates the memory views after the memory grew (growth detaches the old buffer). */
+  private refresh(): void {
+    const buf = this.ex.memory.buffer;
+    if (this.f64.buffer !== buf) {
+      this.f64 = new Float64Array(buf);
+      this.i32 = new Int32Array(buf);
+    }
+  }
+
+  /**
+   * Byte offset of `arr` in WebAssembly memory: its resident copy when pinned
+   * (copied in on first use), else a fresh copy in staging slot `slot`.
+   * Call `place` for every table of a call before `layout`: staging may grow
+   * the memory, and `layout` refreshes the views last.
+   */
+  private place(arr: Resident, slot: 0 | 1 = 0): number {
+    if (!isPinned(arr)) {
+      const bytes = arr.length * arr.BYTES_PER_ELEMENT;
+      if (bytes > this.stageBytes[slot]!) {
+        if (this.stageBytes[slot]! > 0) this.heap.release(this.stageAt[slot]!, this.stageBytes[slot]!);
+        this.stageBytes[slot] = Math.max(bytes, 2 * this.stageBytes[slot]!, 1 << 16);
+        this.stageAt[slot] = this.heap.alloc(this.stageBytes[slot]!);
+      }
+      this.refresh();
+      const at = this.stageAt[slot]!;
+      if (arr instanceof Float64Array) this.f64.set(arr, at >> 3);
+      else this.i32.set(arr, at >> 2);
+      return at;
+    }
+    const known = this.resident.get(arr);
+    if (known !== undefined) return known;
+    const bytes = arr.length * arr.BYTES_PER_ELEMENT;
+    const at = this.heap.alloc(bytes);
+    this.refresh();
+    if (arr instanceof Float64Array) this.f64.set(arr, at >> 3);
+    else this.i32.set(arr, at >> 2);
+    this.resident.set(arr, at);
+    this.finalizer.register(arr, { at, bytes });
+    return at;
+  }
+
+  /** The call arena with at least `bytes` bytes. */
+  private arenaOf(bytes: number): number {
+    if (bytes > this.arenaBytes) {
+      if (this.arenaBytes > 0) this.heap.release(this.arena, this.arenaBytes);
+      this.arenaBytes = Math.max(bytes, 2 * this.arenaBytes, 1 << 16);
+      this.arena = this.heap.alloc(this.arenaBytes);
+    }
+    this.refresh();
+    return this.arena;
+  }
+
+  /**
+   * Lays out the call arena: float64 blocks of the given lengths, then `rowCount`
+   * int32 row indices; returns their byte offsets (rows last).
+   */
+  private layout(lengths: readonly number[], rowCount: number): number[] {
+    let total = 0;
+    for (const n of lengths) total += Math.ceil((n * 8) / ALIGN) * ALIGN;
+    const at = this.arenaOf(total + rowCount * 4 + ALIGN);
+    const out: number[] = [];
+    let p = at;
+    for (const n of lengths) {
+      out.push(p);
+      p += Math.ceil((n * 8) / ALIGN) * ALIGN;
+    }
+    out.push(p);
+    return out;
+  }
+
+  private putRows(at: number, rows: Int32Array | null, count: number): void {
+    if (rows !== null) this.i32.set(rows.subarray(0, count), at >> 2);
+  }
+
+  softmaxForwardRows = (probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number): number => {
+    const aAt = this.place(a);
+    const lAt = this.place(labels, 1);
+    const [pAt, yAt, sAt, rAt] = this.layout([count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number];
+    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    this.putRows(rAt, rows, count);
+    const loss = this.ex.softmaxForwardRows(pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, sAt);
+    probs.set(this.f64.subarray(pAt >> 3, (pAt >> 3) + count * c));
+    return loss;
+  };
+
+  softmaxGradientRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number, scale: number): number => {
+    const aAt = this.place(a);
+    const lAt = this.place(labels, 1);
+    const [oAt, pAt, yAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
+    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    this.putRows(rAt, rows, count);
+    const loss = this.ex.softmaxGradientRows(oAt, pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, scale, sAt);
+    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
+    probs.set(this.f64.subarray(pAt >> 3, (pAt >> 3) + count * c));
+    return loss;
+  };
+
+  softmaxHvpRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, v: Float64Array, c: number, scale: number): void => {
+    const aAt = this.place(a);
+    const [oAt, pAt, vAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
+    this.f64.set(v.subarray(0, d * c), vAt >> 3);
+    this.f64.set(probs.subarray(0, count * c), pAt >> 3);
+    this.putRows(rAt, rows, count);
+    this.ex.softmaxHvpRows(oAt, pAt, aAt, d, rAt, rows === null ? 0 : 1, count, vAt, c, scale, sAt);
+    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
+  };
+
+  gatherGemm = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void => {
+    const aAt = this.place(a);
+    const [oAt, yAt, sAt, rAt] = this.layout([count * c, d * c, c * d], rows === null ? 0 : count) as [number, number, number, number];
+    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    this.putRows(rAt, rows, count);
+    this.ex.gatherGemm(oAt, aAt, d, rAt, rows === null ? 0 : 1, count, yAt, c, sAt);
+    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + count * c));
+  };
+
+  gatherGemmTAcc = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void => {
+    const aAt = this.place(a);
+    const [oAt, rrAt, sAt, rAt] = this.layout([d * c, count * c, c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number];
+    this.f64.set(out.subarray(0, d * c), oAt >> 3);
+    this.f64.set(r.subarray(0, count * c), rrAt >> 3);
+    this.putRows(rAt, rows, count);
+    this.ex.gatherGemmTAcc(oAt, aAt, d, rAt, rows === null ? 0 : 1, count, rrAt, c, s, sAt);
+    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
+  };
+
+  /** out ← A x for a row-major rows × cols matrix held in `a` (resident). */
+  gemv = (out: Float64Array, a: Float64Array, rowCount: number, cols: number, x: Float64Array): void => {
+    const aAt = this.place(a);
+    const [oAt, xAt] = this.layout([rowCount, cols], 0) as [number, number];
+    this.f64.set(x.subarray(0, cols), xAt >> 3);
+    this.ex.gemv(oAt, aAt, rowCount, cols, xAt);
+    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + rowCount));
+  };
+}
+
+let instance: WasmKernels | null | undefined;
+
+/** The WebAssembly kernel set, or null when this runtime cannot compile it (no WebAssembly SIMD). */
+export function wasmKernels(): RowKernels | null {
+  if (instance === undefined) {
+    try {
+      instance = new WasmKernels(new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64')));
+    } catch {
+      instance = null;
+    }
+  }
+  return instance;
+}
