@@ -2,7 +2,7 @@
 import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
-import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks } from './runner.ts';
+import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
 
 export interface StoredRun extends RunOutcome {
   readonly dir: string;
@@ -14,6 +14,8 @@ export interface RunToDirectoryOptions {
   /** `dir` is a default name: use `dir-2`, `dir-3`, … when it is taken. */
   readonly unique?: boolean;
   readonly progress?: RunSinks['progress'];
+  /** Where the agents run (default: the in-process simulator). */
+  readonly runtime?: RuntimeFactory;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
       ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
-    const outcome = await execute(prepared, sinks);
+    const outcome = await execute(prepared, sinks, options.runtime);
     rd.writeJson('summary.json', {
       status: outcome.status,
       ...(outcome.message ? { message: outcome.message } : {}),

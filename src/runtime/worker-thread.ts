@@ -1,0 +1,179 @@
+/**
+ * One worker of the worker-thread runtime (see worker.ts). It prepares the
+ * run from the resolved config alone, builds the agents it hosts by id, and
+ * steps them in lockstep with the other workers: payloads go through shared
+ * slots, one barrier per communication round, and one more at the end of each
+ * iteration where the workers publish whether an iterate became non-finite
+ * (so that every worker stops at the same iteration, as the simulator does).
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RunConfig } from '../experiments/config.ts';
+import { prepareRun } from '../experiments/runner.ts';
+import { allFinite, type Vec } from '../linalg/vector.ts';
+import type { AgentLink } from '../network/link.ts';
+import { AgentGroup } from './agent.ts';
+import { emptyCommCounters } from './types.ts';
+import { barrier, CTRL_ABORT, CTRL_WORKERS, type SharedLayout } from './worker-shared.ts';
+
+export interface WorkerInit {
+  readonly config: RunConfig;
+  readonly ids: ReadonlyArray<number>;
+  readonly index: number;
+  readonly layout: SharedLayout;
+}
+
+export type WorkerRequest = { cmd: 'advance'; to: number } | { cmd: 'snapshot' } | { cmd: 'counters' } | { cmd: 'close' };
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const { layout } = init;
+const cap = layout.capacity;
+const slots = new Float64Array(layout.payload);
+const lengths = new Int32Array(layout.lengths);
+const ctrl = new Int32Array(layout.control);
+
+const run = prepareRun(init.config);
+const neighbours = run.topology.graph.neighbours;
+const bytesPerFloat = run.config.output.bytesPerFloat;
+const comm = emptyCommCounters();
+const hosted = [...init.ids].sort((a, b) => a - b);
+
+let round = 0;
+let arrived = 0;
+const sentRound = new Map<number, number>();
+const waiting = new Map<number, { resolve: (r: ReadonlyArray<Vec>) => void; reject: (e: unknown) => void }>();
+/** Cached read views of each agent's slot per parity (recreated when its length changes). */
+const views: Float64Array[] = new Array(layout.m * 2);
+
+function view(j: number, parity: number): Float64Array {
+  const k = j * 2 + parity;
+  const len = lengths[k]!;
+  let v = views[k];
+  if (v === undefined || v.length !== len) {
+    v = slots.subarray(k * cap, k * cap + len);
+    views[k] = v;
+  }
+  return v;
+}
+
+function completeRound(): void {
+  const parity = round & 1;
+  try {
+    barrier(ctrl, layout.workers);
+  } catch (e) {
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+    throw e;
+  }
+  comm.rounds++;
+  const inboxes = new Map<number, Vec[]>();
+  for (const i of hosted) {
+    const nb = neighbours[i]!;
+    const len = lengths[i * 2 + parity]!;
+    comm.messages += nb.length;
+    comm.floats += nb.length * len;
+    inboxes.set(i, nb.map((j) => view(j, parity)));
+  }
+  comm.bytes = comm.floats * bytesPerFloat;
+  arrived = 0;
+  round++;
+  const resolvers = [...waiting.entries()];
+  waiting.clear();
+  for (const [i, w] of resolvers) w.resolve(inboxes.get(i)!);
+}
+
+function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
+  if ((sentRound.get(i) ?? 0) !== round) throw new Error(`worker runtime: agent ${i} sent twice in round ${round}`);
+  if (payload.length > cap)
+    throw new Error(`worker runtime: agent ${i} sends ${payload.length} floats, more than the ${cap} a slot holds; run with --threads 1`);
+  const parity = round & 1;
+  const k = i * 2 + parity;
+  slots.set(payload, k * cap);
+  lengths[k] = payload.length;
+  sentRound.set(i, round + 1);
+  const done = new Promise<ReadonlyArray<Vec>>((resolve, reject) => waiting.set(i, { resolve, reject }));
+  arrived++;
+  if (arrived === hosted.length) completeRound();
+  return done;
+}
+
+const links = new Map<number, AgentLink>();
+for (const i of hosted) {
+  const nb = neighbours[i]!;
+  const mix = run.topology.mixing;
+  links.set(i, {
+    id: i,
+    neighbours: nb,
+    selfWeight: mix.self[i]!,
+    neighbourWeights: Array.from(mix.values.subarray(mix.rowStart[i]!, mix.rowStart[i + 1]!)),
+    exchange: (payload: Vec) => exchange(i, payload),
+  });
+}
+const group = new AgentGroup(run, hosted, (id) => links.get(id)!);
+let iteration = 0;
+
+/** The first hosted agent (by id) with a non-finite iterate: its id and description. */
+function firstNonFinite(): { id: number; message: string } | null {
+  const vs = group.views();
+  for (let k = 0; k < vs.length; k++)
+    for (const key of ['x', 'y', 'z'] as const) {
+      const vec = vs[k]![key];
+      if (vec && !allFinite(vec)) return { id: group.agents[k]!.id, message: `agent ${group.agents[k]!.id}'s ${key} has non-finite entries` };
+    }
+  return null;
+}
+
+async function advance(to: number): Promise<{ iteration: number; bad: { id: number; message: string } | null; stoppedBy: boolean; computeMs: number }> {
+  let computeMs = 0;
+  while (iteration < to) {
+    const start = performance.now();
+    await group.step();
+    computeMs += performance.now() - start;
+    if (arrived !== 0) throw new Error(`${run.algorithm.name}: agents finished iteration ${iteration + 1} with a communication round half done`);
+    iteration++;
+    const bad = firstNonFinite();
+    const base = CTRL_WORKERS + (iteration & 1) * layout.workers;
+    Atomics.store(ctrl, base + init.index, bad === null ? -1 : bad.id);
+    barrier(ctrl, layout.workers);
+    let any = false;
+    for (let w = 0; w < layout.workers; w++) if (Atomics.load(ctrl, base + w) >= 0) any = true;
+    if (any) return { iteration, bad, stoppedBy: true, computeMs };
+  }
+  return { iteration, bad: null, stoppedBy: false, computeMs };
+}
+
+port.on('message', (req: WorkerRequest) => {
+  void (async () => {
+    try {
+      switch (req.cmd) {
+        case 'advance':
+          port.postMessage({ ok: true, result: await advance(req.to) });
+          break;
+        case 'snapshot': {
+          const out = group.views().map((v, k) => ({
+            id: group.agents[k]!.id,
+            x: Float64Array.from(v.x),
+            y: Float64Array.from(v.y),
+            ...(v.z ? { z: Float64Array.from(v.z) } : {}),
+            ...(v.xTilde ? { xTilde: Float64Array.from(v.xTilde) } : {}),
+          }));
+          port.postMessage({ ok: true, result: out });
+          break;
+        }
+        case 'counters':
+          port.postMessage({ ok: true, result: { comm: { ...comm }, oracle: group.oracleCounts() } });
+          break;
+        case 'close':
+          port.close();
+          break;
+      }
+    } catch (e) {
+      Atomics.store(ctrl, CTRL_ABORT, 1);
+      Atomics.notify(ctrl, 1);
+      const err = e as Error;
+      port.postMessage({ ok: false, error: err.message, stack: err.stack });
+    }
+  })();
+});
+port.postMessage({ ok: true, result: 'ready' });
