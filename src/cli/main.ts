@@ -8,6 +8,7 @@ import { ConfigError, environmentError } from '../errors.ts';
 import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
 import { versionLine } from './version.ts';
+import { runtimeFor, transportParser, type Transport } from './transport.ts';
 import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerReport } from './report.ts';
@@ -67,12 +68,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'replace the run directory if it is a previous dbo run (anything else is refused)')
     .option('--quiet', 'no progress bar')
     .option('--threads <n>', 'worker threads hosting the agents (default: the number of cores; 1 = in-process simulator); rows are identical either way', positiveInteger('--threads'))
-    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number }) => {
+    .option('--transport <name>', "where agents run: 'simulator' (in process or worker threads) or 'libp2p' (one process per agent on 127.0.0.1)", transportParser, 'simulator')
+    .option('--psk <file>', 'libp2p: pre-shared key file of a private network')
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number; transport: Transport; psk?: string }) => {
       const { loadConfig } = await import('../experiments/config.ts');
       const { runToDirectory } = await import('../experiments/run-to-directory.ts');
       const { progressReporter } = await import('./progress.ts');
+      if (opts.transport === 'libp2p' && opts.threads !== undefined) throw new ConfigError('--threads', 'applies to --transport simulator only');
       const { defaultThreads, workerRuntimeFactory } = await import('../runtime/worker.ts');
-      const runtime = workerRuntimeFactory(opts.threads ?? defaultThreads());
+      const runtime = runtimeFor(opts.transport, opts.psk) ?? workerRuntimeFactory(opts.threads ?? defaultThreads()) ?? undefined;
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);

@@ -1,0 +1,151 @@
+/**
+ * Local multi-process runtime: one OS process per agent on 127.0.0.1, each
+ * connected over libp2p (Noise-authenticated, encrypted TCP) to its graph
+ * neighbours only. The parent never carries a payload: it starts the agents,
+ * hands them each other's peer ids and addresses, and at evaluation points
+ * collects their iterates and counters over IPC for the evaluator.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { StateView } from '../../algorithms/types.ts';
+import { DboError } from '../../errors.ts';
+import type { PreparedRun } from '../../experiments/runner.ts';
+import { addCounts, emptyCounts } from '../../problems/counting.ts';
+import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCounters } from '../types.ts';
+import type { ChildMessage, ParentMessage } from './ipc.ts';
+import type { PeerEntry } from './keys.ts';
+
+export interface Libp2pRuntimeOptions {
+  /** Pre-shared key (private network file contents) every agent uses. */
+  readonly psk?: Uint8Array;
+  /** How long agents may take to connect to their neighbours (ms). */
+  readonly connectTimeoutMs?: number;
+  /** Where agents' diagnostics go (default: stderr). */
+  readonly log?: (message: string) => void;
+}
+
+/** The module an agent process runs, with the loader it needs when running from TypeScript sources. */
+function agentEntry(): { path: string; execArgv: string[] } {
+  const self = fileURLToPath(import.meta.url);
+  const ext = self.slice(self.lastIndexOf('.'));
+  const path = self.slice(0, self.lastIndexOf('/') + 1) + 'agent-process' + ext;
+  const execArgv = ext === '.ts' ? ['--import', import.meta.resolve('tsx')] : [];
+  return { path, execArgv };
+}
+
+type Pending = { match: (m: ChildMessage) => boolean; resolve: (m: ChildMessage) => void; reject: (e: Error) => void };
+
+class AgentProcess {
+  private pending: Pending[] = [];
+  exited: string | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly child: ChildProcess,
+    log: (message: string) => void,
+    onProgress: (id: number, iteration: number) => void,
+  ) {
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'log') return log(m.message);
+      if (m.type === 'progress') return onProgress(id, m.iteration);
+      if (m.type === 'error') return this.failAll(new DboError(`agent ${id}: ${m.message}`));
+      const k = this.pending.findIndex((p) => p.match(m));
+      if (k >= 0) this.pending.splice(k, 1)[0]!.resolve(m);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      this.failAll(new DboError(`agent ${id}'s process ${this.exited}`));
+    });
+    child.on('error', (e) => this.failAll(new DboError(`agent ${id}'s process: ${e.message}`)));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.splice(0)) p.reject(e);
+  }
+
+  request<T extends ChildMessage['type']>(message: ParentMessage, reply: T): Promise<Extract<ChildMessage, { type: T }>> {
+    if (this.exited) return Promise.reject(new DboError(`agent ${this.id}'s process ${this.exited}`));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ match: (m) => m.type === reply, resolve: resolve as (m: ChildMessage) => void, reject });
+      this.child.send(message);
+    });
+  }
+}
+
+export class Libp2pRuntime implements Runtime {
+  readonly name = 'libp2p';
+  readonly m: number;
+  private readonly agents: AgentProcess[];
+  private onIteration: ((t: number) => void) | null = null;
+
+  private constructor(m: number, agents: AgentProcess[]) {
+    this.m = m;
+    this.agents = agents;
+  }
+
+  static async create(run: PreparedRun, options: Libp2pRuntimeOptions = {}): Promise<Libp2pRuntime> {
+    const m = run.problem.m;
+    const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+    const { path, execArgv } = agentEntry();
+    let runtime: Libp2pRuntime | null = null;
+    const agents = Array.from({ length: m }, (_, id) => {
+      const child = fork(path, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      return new AgentProcess(id, child, log, (_id, t) => runtime?.onIteration?.(t));
+    });
+    runtime = new Libp2pRuntime(m, agents);
+    try {
+      const ready = await Promise.all(agents.map((a) => a.request({ type: 'init', config: run.config, id: a.id, ...(options.psk ? { psk: options.psk } : {}) }, 'ready')));
+      const peers: PeerEntry[] = ready.map((r, id) => ({ id, peerId: r.peerId, address: r.address }));
+      const timeoutMs = options.connectTimeoutMs ?? 30_000;
+      await Promise.all(agents.map((a) => a.request({ type: 'peers', peers, timeoutMs }, 'connected')));
+      return runtime;
+    } catch (e) {
+      await runtime.close();
+      throw e;
+    }
+  }
+
+  async advance(to: number, onIteration?: (iteration: number) => void): Promise<AdvanceResult> {
+    this.onIteration = onIteration ?? null;
+    try {
+      const results = await Promise.all(this.agents.map((a) => a.request({ type: 'advance', to, progress: a.id === 0 && onIteration !== undefined }, 'advanced')));
+      // Agents step on together to `to`; a non-finite iterate stops the run at the first iteration it appeared, named by the lowest agent id (as the simulator names it).
+      const computeMs = Math.max(...results.map((r) => r.computeMs));
+      const bad = results.filter((r) => r.nonFinite !== null);
+      if (bad.length === 0) return { iteration: to, nonFinite: null, computeMs };
+      const first = Math.min(...bad.map((r) => r.iteration));
+      return { iteration: first, nonFinite: bad.find((r) => r.iteration === first)!.nonFinite, computeMs };
+    } finally {
+      this.onIteration = null;
+    }
+  }
+
+  async snapshot(): Promise<ReadonlyArray<StateView>> {
+    const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'snapshot' }, 'snapshot')));
+    return replies.map((r) => r.view);
+  }
+
+  async counters(): Promise<RuntimeCounters> {
+    const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'counters' }, 'counters')));
+    const oracle = emptyCounts();
+    for (const r of replies) addCounts(oracle, r.oracle);
+    return { comm: mergeCommCounters(replies.map((r) => r.comm)), oracle };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.agents.map(async (a) => {
+        if (a.exited) return;
+        const exited = new Promise<void>((resolve) => a.child.once('exit', () => resolve()));
+        try {
+          a.child.send({ type: 'stop' } satisfies ParentMessage);
+        } catch {
+          // already disconnected
+        }
+        const timer = setTimeout(() => a.child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
