@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentContext, AnyAlgorithm } from '../src/algorithms/types.ts';
+import { register } from '../src/algorithms/registry.ts';
+import type { AgentContext, AgentStateBase, AgentWorkspace, Algorithm, AlgorithmParams, RegisteredAlgorithm } from '../src/algorithms/types.ts';
 import { buildTopology, type TopologySpec, type WeightedTopology } from '../src/graph/index.ts';
 import { Simulator } from '../src/network/simulator.ts';
 import { CountingOracle } from '../src/problems/counting.ts';
@@ -10,6 +11,9 @@ import { randomQuadraticInstance, quadraticProblem, parseQuadraticInstance, type
 import type { BilevelProblem } from '../src/problems/types.ts';
 import { deriveSeed } from '../src/random/rng.ts';
 import { Evaluator } from '../src/metrics/evaluate.ts';
+import type { StateView } from '../src/metrics/state-view.ts';
+
+type Metrics = ReturnType<Evaluator['evaluate']>;
 
 const tempDirs = new Set<string>();
 let cleanupInstalled = false;
@@ -43,31 +47,34 @@ export function writeQuadratic(dir: string, o: RandomQuadraticOptions, seed: num
   return file;
 }
 
-export interface Harness {
+/** A registered algorithm or an algorithm file's typed export (whose types the harness keeps). */
+export type AnyAlgorithm = RegisteredAlgorithm | Algorithm<AlgorithmParams, AgentStateBase, unknown>;
+
+export interface Harness<S extends AgentStateBase = AgentStateBase> {
   readonly sim: Simulator;
   readonly oracles: CountingOracle[];
   readonly contexts: AgentContext[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  states: any[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly workspaces: any[];
+  /** Every agent's state, advanced in place by `step` (replace them to resume from deserialized states). */
+  states: S[];
+  readonly workspaces: AgentWorkspace[];
   step(): Promise<void>;
+  /** Every agent's iterates, as evaluators read them. */
+  views(): StateView[];
 }
 
+type HarnessOptions = { seed?: number; batch?: number | 'full'; bytesPerFloat?: number };
+
 /**
- * Agents of `algorithm` on `problem` over `topology`, driven step by step.
- * Payloads travel at 8 bytes per float unless `bytesPerFloat` says otherwise:
- * algorithm tests check exact mathematics (trackers to 1e-12, closed-form
- * optima), which float32 rounding on the wire would blur; the rounding itself
- * is tested in test/network.
+ * Agents of `algorithm` on `problem` over `topology`, driven step by step;
+ * parameters go through the algorithm's schema. Payloads travel at 8 bytes
+ * per float unless `bytesPerFloat` says otherwise: algorithm tests check
+ * exact mathematics (trackers to 1e-12, closed-form optima), which float32
+ * rounding on the wire would blur; the rounding itself is tested in
+ * test/network.
  */
-export function harness(
-  algorithm: AnyAlgorithm,
-  params: Record<string, unknown>,
-  problem: BilevelProblem,
-  topology: WeightedTopology,
-  options: { seed?: number; batch?: number | 'full'; bytesPerFloat?: number } = {},
-): Harness {
+export function harness<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness<S>;
+export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options?: HarnessOptions): Harness;
+export function harness(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topology: WeightedTopology, options: HarnessOptions = {}): Harness {
   const sim = new Simulator({ m: problem.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, options.bytesPerFloat ?? 8);
   const oracles = problem.agents.map((a) => new CountingOracle(a));
   const batch = options.batch ?? 'full';
@@ -83,16 +90,17 @@ export function harness(
     init: zeros,
     seed: deriveSeed(options.seed ?? 1, 'agent', id),
   }));
-  const parsed = algorithm.params.parse(params);
+  const configured = ('configure' in algorithm ? algorithm : register(algorithm)).configure(params);
   const h: Harness = {
     sim,
     oracles,
     contexts,
-    states: contexts.map((c) => algorithm.init(c, parsed)),
-    workspaces: contexts.map((c) => algorithm.workspace(c, parsed)),
+    states: contexts.map((c) => configured.init(c)),
+    workspaces: contexts.map((c) => configured.workspace(c)),
     async step() {
-      await Promise.all(h.states.map((s, i) => algorithm.step(s, contexts[i]!, h.workspaces[i], parsed)));
+      await Promise.all(h.states.map((s, i) => configured.step(s, contexts[i]!, h.workspaces[i]!)));
     },
+    views: () => h.states.map((s) => configured.view(s)),
   };
   return h;
 }
@@ -102,10 +110,12 @@ export function topology(spec: TopologySpec & { mixing?: 'laplacian' | 'metropol
 }
 
 /** Runs `algorithm` for `iterations` steps and evaluates the ground-truth metrics. */
-export async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, batch: number | 'full' = 'full') {
+export async function runAndEvaluate<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, batch?: number | 'full'): Promise<{ h: Harness<S>; metrics: Metrics }>;
+export async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, batch?: number | 'full'): Promise<{ h: Harness; metrics: Metrics }>;
+export async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, batch: number | 'full' = 'full'): Promise<{ h: Harness; metrics: Metrics }> {
   const h = harness(algorithm, params, problem, topo, { batch });
   for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
+  return { h, metrics: new Evaluator(problem).evaluate(h.views()) };
 }
 
 /**
@@ -115,7 +125,7 @@ export async function runAndEvaluate(algorithm: AnyAlgorithm, params: Record<str
 export async function floorOf(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: WeightedTopology, iterations: number, options: { settle?: number; tol?: number } = {}): Promise<number> {
   const { h, metrics } = await runAndEvaluate(algorithm, params, problem, topo, iterations);
   for (let t = 0; t < iterations / (options.settle ?? 8); t++) await h.step();
-  const later = new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s)));
+  const later = new Evaluator(problem).evaluate(h.views());
   if (!(Math.abs(later.hypergradNormSq - metrics.hypergradNormSq) < (options.tol ?? 1e-4) * metrics.hypergradNormSq)) throw new Error(`${algorithm.name}: not yet at the floor (${metrics.hypergradNormSq} then ${later.hypergradNormSq})`);
   return metrics.hypergradNormSq;
 }

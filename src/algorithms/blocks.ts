@@ -1,12 +1,15 @@
 /**
- * Small building blocks shared by the algorithms (design.md §3): minibatch
- * pairs, payload layouts, the local hypergradient estimators, STORM and
- * gradient tracking. Each is a few lines over the linalg kernels, so an
- * algorithm file reads as its paper's update equations.
+ * Small building blocks shared by the algorithms: parameter schemas,
+ * minibatch pairs and overrides, named-block gossip, the local estimators
+ * with named outputs (SOBA directions, Neumann hypergradients), STORM, moving
+ * averages and gradient tracking. Each is a few lines over the linalg
+ * kernels, so an algorithm file's step reads as its paper's update equations
+ * (docs/algorithms.md).
  */
 import { z } from 'zod';
 import { axpy, lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
+import { neumannHypergradient, neumannScratch, type NeumannSample, type NeumannScratch } from '../hypergrad/neumann.ts';
+import { mixRound, type AgentLink } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
 import type { AgentOracle, Batch } from '../problems/types.ts';
 import { Rng } from '../random/rng.ts';
@@ -49,49 +52,167 @@ export class BatchPair {
   }
 
   static fromContext(ctx: AgentContext, size?: number | 'full'): BatchPair {
-    return new BatchPair(ctx.oracle, size === undefined ? ctx.batch : { upper: size, lower: size });
+    return new BatchPair(ctx.oracle, batchSizes(ctx, size));
   }
 }
 
-/** A payload buffer and named views of its consecutive blocks. */
-export function payloadLayout<K extends string>(blocks: ReadonlyArray<readonly [K, number]>): { payload: Vec } & Record<K, Vec> {
-  const total = blocks.reduce((s, [, n]) => s + n, 0);
-  const payload = new Float64Array(total);
-  const out = { payload } as { payload: Vec } & Record<K, Vec>;
-  let off = 0;
-  for (const [name, n] of blocks) {
-    (out as Record<string, Vec>)[name] = payload.subarray(off, off + n);
-    off += n;
+/** Minibatch sizes of the two levels. */
+export type BatchSizes = AgentContext['batch'];
+
+/** An algorithm's minibatch override: the problem's sizes, or `size` for both levels. */
+export function batchSizes(ctx: AgentContext, size?: number | 'full'): BatchSizes {
+  return size === undefined ? ctx.batch : { upper: size, lower: size };
+}
+
+/** Named vectors: the blocks of a message, or its mixed values. */
+export type Blocks<K extends string> = { readonly [k in K]: Vec };
+
+/** A message of named blocks laid out, in the order given, in one preallocated payload. */
+export class MessageLayout<K extends string> {
+  readonly payload: Vec;
+  /** Views of the payload, one per block. */
+  readonly blocks: Blocks<K>;
+  readonly entries: ReadonlyArray<readonly [K, Vec]>;
+
+  constructor(sizes: Readonly<Record<K, number>>) {
+    const names = Object.keys(sizes) as K[];
+    this.payload = new Float64Array(names.reduce((n, k) => n + sizes[k], 0));
+    const blocks = {} as Record<K, Vec>;
+    const entries: Array<readonly [K, Vec]> = [];
+    let off = 0;
+    for (const k of names) {
+      blocks[k] = this.payload.subarray(off, off + sizes[k]);
+      entries.push([k, blocks[k]]);
+      off += sizes[k];
+    }
+    this.blocks = blocks;
+    this.entries = entries;
   }
-  return out;
 }
 
-/** Scratch for `localEstimators`. */
-export interface EstimatorScratch {
-  readonly fx: Vec;
-  readonly fy: Vec;
-  readonly jz: Vec;
-  readonly hz: Vec;
-}
-
-export function estimatorScratch(dx: number, dy: number): EstimatorScratch {
-  return { fx: new Float64Array(dx), fy: new Float64Array(dy), jz: new Float64Array(dx), hz: new Float64Array(dy) };
+/** The layout of a message with blocks of these lengths, e.g. `messageLayout({ x: dx, y: dy })`. */
+export function messageLayout<K extends string>(sizes: Readonly<Record<K, number>>): MessageLayout<K> {
+  return new MessageLayout(sizes);
 }
 
 /**
- * The local estimators of SEED-000 (3.5) at (x, y, z) on the batch pair:
- *   Ĝ_F = ∇_x f(ξ) − ∇²_xy g(ζ) z      (hypergradient, into gF, length d_x)
- *   Ĝ_h = ∇²_yy g(ζ) z − ∇_y f(ξ)      (gradient of the z-quadratic, into gH)
- *   δ^g = ∇_y g(ζ)                     (into gY)
- * One ∇F, one ∇_y G, one JVP, one HVP; ζ is shared by the three g-oracles.
+ * One gossip round of named blocks: packs `values` into `out`'s payload (a
+ * value may be `out`'s own block, written in place beforehand), sends it,
+ * and mixes: on return every block of `out` holds Σ_j w_ij value_j (row i of
+ * W over the neighbours' blocks of the same name). Returns `out.blocks`,
+ * valid until the layout's next round. Allocates nothing.
  */
-export function localEstimators(o: AgentOracle, x: Vec, y: Vec, zv: Vec, b: BatchPair, s: EstimatorScratch, gF: Vec, gH: Vec, gY: Vec): void {
-  o.gradF(x, y, b.upper, s.fx, s.fy);
-  o.gradG(x, y, b.lower, null, gY);
-  o.jvp(x, y, zv, b.lower, s.jz);
-  o.hvp(x, y, zv, b.lower, s.hz);
-  sub(gF, s.fx, s.jz);
-  sub(gH, s.hz, s.fy);
+export async function gossip<K extends string>(link: AgentLink, values: Blocks<K>, out: MessageLayout<K>): Promise<Blocks<K>> {
+  for (const [k, block] of out.entries) if (values[k] !== block) block.set(values[k]);
+  await mixRound(link, out.payload, out.payload);
+  return out.blocks;
+}
+
+/** How the second-order products ∇_y g, ∇²_yy g z and ∇²_xy g z are obtained from the lower batch. */
+export type SecondOrderProducts = (o: AgentOracle, x: Vec, y: Vec, z: Vec, lower: Batch, outGy: Vec, outHz: Vec, outJz: Vec) => void;
+
+/** Exact products: one ∇_y G, one HVP and one JVP, all on ζ. */
+export const exactProducts: SecondOrderProducts = (o, x, y, z, lower, outGy, outHz, outJz) => {
+  o.gradG(x, y, lower, null, outGy);
+  o.jvp(x, y, z, lower, outJz);
+  o.hvp(x, y, z, lower, outHz);
+};
+
+/**
+ * The SOBA local estimators of SEED-000 (3.5) (the directions of SEED-004's
+ * Algorithm 1) at (x, y, z) on a batch pair, with named outputs:
+ *   hypergrad = ∇_x f(ξ) − ∇²_xy g(ζ) z     (Ĝ_F, ω; length d_x)
+ *   zGrad     = ∇²_yy g(ζ) z − ∇_y f(ξ)     (Ĝ_h; the gradient of the z-quadratic)
+ *   lowerGrad = ∇_y g(ζ)                    (δ^g, v)
+ * One ∇F and, by default, one ∇_y G, one JVP and one HVP, ζ shared by the
+ * three g-oracles (docs/decisions.md §10).
+ */
+export class SobaEstimates {
+  readonly hypergrad: Vec;
+  readonly zGrad: Vec;
+  readonly lowerGrad: Vec;
+  private readonly fx: Vec;
+  private readonly fy: Vec;
+  private readonly jz: Vec;
+  private readonly hz: Vec;
+
+  constructor(
+    dx: number,
+    dy: number,
+    private readonly products: SecondOrderProducts = exactProducts,
+  ) {
+    this.hypergrad = new Float64Array(dx);
+    this.zGrad = new Float64Array(dy);
+    this.lowerGrad = new Float64Array(dy);
+    this.fx = new Float64Array(dx);
+    this.fy = new Float64Array(dy);
+    this.jz = new Float64Array(dx);
+    this.hz = new Float64Array(dy);
+  }
+
+  /** Evaluates the three estimators at (x, y, z) on the batches' current draw. */
+  at(o: AgentOracle, x: Vec, y: Vec, z: Vec, b: BatchPair): this {
+    o.gradF(x, y, b.upper, this.fx, this.fy);
+    this.products(o, x, y, z, b.lower, this.lowerGrad, this.hz, this.jz);
+    sub(this.hypergrad, this.fx, this.jz);
+    sub(this.zGrad, this.hz, this.fy);
+    return this;
+  }
+
+  /** All outputs zero: a term whose coefficient is 0 and that is not computed. */
+  zero(): this {
+    this.hypergrad.fill(0);
+    this.zGrad.fill(0);
+    this.lowerGrad.fill(0);
+    return this;
+  }
+}
+
+/**
+ * A local stochastic Neumann hypergradient (src/hypergrad/neumann.ts) and
+ * ∇_y g on ζ⁰, the JVP's batch (docs/decisions.md §10), with named outputs:
+ *   hypergrad = ∇̄f(x, y; ξ̄),  lowerGrad = ∇_y g(x, y; ζ⁰).
+ * Evaluating at two points on one drawn sample gives the STORM and SPIDER
+ * differences their identical samples.
+ */
+export class NeumannEstimates {
+  readonly hypergrad: Vec;
+  readonly lowerGrad: Vec;
+  private readonly scratch: NeumannScratch;
+
+  constructor(dx: number, dy: number) {
+    this.hypergrad = new Float64Array(dx);
+    this.lowerGrad = new Float64Array(dy);
+    this.scratch = neumannScratch(dx, dy);
+  }
+
+  /** Evaluates both estimators at (x, y) on `sample`'s current draw with Neumann scale `lg` (∇_y g on `lower`, default ζ⁰). */
+  at(o: AgentOracle, x: Vec, y: Vec, sample: NeumannSample, lg: number, lower: Batch = sample.lower[0]!): this {
+    neumannHypergradient(o, x, y, sample, lg, this.scratch, this.hypergrad);
+    o.gradG(x, y, lower, null, this.lowerGrad);
+    return this;
+  }
+
+  zero(): this {
+    this.hypergrad.fill(0);
+    this.lowerGrad.fill(0);
+    return this;
+  }
+}
+
+/**
+ * The STORM coefficient 1 − α·η² of CD-BSVRGD and VRDBO (SEED-000 Algorithm
+ * 1, line 6); α·η² = 1 up to rounding means "no variance reduction" and gives
+ * exactly 0, so that the previous-point estimates need not be computed.
+ */
+export function stormCoefficient(alpha: number, eta: number): number {
+  const a = alpha * (eta * eta);
+  return Math.abs(1 - a) < 1e-12 ? 0 : 1 - a;
+}
+
+/** Moving average in place: avg ← (1 − θ)·avg + θ·value. */
+export function movingAverage(avg: Vec, theta: number, value: Vec): void {
+  lincomb(avg, 1 - theta, avg, theta, value);
 }
 
 /**
@@ -102,6 +223,16 @@ export function localEstimators(o: AgentOracle, x: Vec, y: Vec, zv: Vec, b: Batc
 export function stormUpdate(est: Vec, coef: number, atOld: Vec, atNew: Vec): void {
   sub(est, est, atOld);
   lincomb(est, coef, est, 1, atNew);
+}
+
+/**
+ * SPIDER in place: est ← est + (atNew − atOld), with atOld and atNew the
+ * same-sample estimates at the previous and current points; atNew is used
+ * as scratch (Prometheus (8)).
+ */
+export function spiderUpdate(est: Vec, atOld: Vec, atNew: Vec): void {
+  sub(atNew, atNew, atOld);
+  axpy(1, atNew, est);
 }
 
 /** Gradient tracking: tracker ← mixedTracker + newDirection − oldDirection (tracker may alias mixedTracker). */

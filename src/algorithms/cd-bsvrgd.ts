@@ -1,13 +1,13 @@
 /**
  * CD-BSVRGD: communication-efficient decentralized bilevel stochastic
  * variance-reduced gradient descent. Zhang, Thai, Wu, Gao, arXiv 2311.11342
- * (early version; SEED-000), Algorithm 1; specification algorithms.md §3.1,
- * §6.1–6.3, §7.1.
+ * (early version; SEED-000), Algorithm 1; reference docs/algorithms.md,
+ * docs/algorithms.md, docs/decisions.md §1.
  *
  * Local estimators (3.5) on ξ̂ = {ξ, ζ}: Ĝ_F = ∇_x f − ∇²_xy g z,
  * Ĝ_h = ∇²_yy g z − ∇_y f, δ^g = ∇_y g.
  * t = 0 (batch B₀): u₀ = Ĝ_F, v₀ = δ^g, w₀ = Ĝ_h (the seed's line 3 writes δ^g
- *   for w₀, a typo fixed per §6.2); p₀ = u₀, q₀ = v₀, r₀ = w₀.
+ *   for w₀, a typo fixed per docs/algorithms.md); p₀ = u₀, q₀ = v₀, r₀ = w₀.
  * t ≥ 1 (batch B₁, the same sample at both points):
  *   u_t = (1 − α₁η²)(u_{t−1} − Ĝ_F(x_{t−1}, y_{t−1}, z_{t−1})) + Ĝ_F(x_t, y_t, z_t)   (STORM)
  *   v_t, w_t likewise with α₂, α₃
@@ -22,17 +22,16 @@
  *
  * Oracles: t = 0 one point at B₀; t ≥ 1 two points (current and previous) of
  * (∇F, ∇_y G, JVP, HVP) at B₁. When every STORM coefficient is 0 (α_iη² = 1,
- * the paper's experimental setting, §6.1) the previous-point estimates are
+ * the paper's experimental setting, docs/algorithms.md) the previous-point estimates are
  * multiplied by 0 and are not computed: the method is then exactly
  * gradient-tracked SGD on the same samples, and the counts say so.
  *
- * Project decisions (§7.1): library default α_iη² = 0.9 (coefficient 0.1);
+ * Project decisions (docs/decisions.md §1): library default α_iη² = 0.9 (coefficient 0.1);
  * `zRadius` default none; batch sizes default to the problem's.
  */
 import { z } from 'zod';
 import { projectBall, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
-import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout, stormUpdate, trackUpdate, type EstimatorScratch, interpolatedStep } from './blocks.ts';
+import { baseState, BatchPair, batchSizes, gossip, interpolatedStep, messageLayout, param, SobaEstimates, stormCoefficient, stormUpdate, trackUpdate, type Blocks } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z
@@ -73,85 +72,64 @@ export interface CdBsvrgdState extends AgentStateBase {
   r: Vec;
 }
 
-function coefficients(p: CdBsvrgdParams): readonly [number, number, number] {
-  const e2 = p.eta * p.eta;
-  // α_iη² = 1 up to rounding means "no variance reduction": clamp to exactly 0.
-  const c = (a: number) => (Math.abs(1 - a * e2) < 1e-12 ? 0 : 1 - a * e2);
-  return [c(p.alpha1), c(p.alpha2), c(p.alpha3)];
-}
-
 function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
   const { dx, dy } = ctx;
-  const vec = (n: number) => new Float64Array(n);
   return {
-    first: new BatchPair(ctx.oracle, p.batch0 === undefined ? ctx.batch : { upper: p.batch0, lower: p.batch0 }),
-    later: new BatchPair(ctx.oracle, p.batch1 === undefined ? ctx.batch : { upper: p.batch1, lower: p.batch1 }),
-    scratch: estimatorScratch(dx, dy) as EstimatorScratch,
-    initial: payloadLayout([['x', dx], ['y', dy], ['z', dy]] as const),
-    full: payloadLayout([['x', dx], ['y', dy], ['z', dy], ['p', dx], ['q', dy], ['r', dy]] as const),
-    newF: vec(dx),
-    newH: vec(dy),
-    newY: vec(dy),
-    oldF: vec(dx),
-    oldH: vec(dy),
-    oldY: vec(dy),
-    uPrev: vec(dx),
-    vPrev: vec(dy),
-    wPrev: vec(dy),
-    halfX: vec(dx),
-    halfY: vec(dy),
-    /** STORM coefficients 1 − α_iη² (derived from the parameters). */
-    coef: coefficients(p),
+    /** ξ̂ = {ξ, ζ}: B₀ at t = 0, B₁ later. */
+    first: new BatchPair(ctx.oracle, batchSizes(ctx, p.batch0)),
+    later: new BatchPair(ctx.oracle, batchSizes(ctx, p.batch1)),
+    /** (3.5) at the current and at the previous point, on the same sample. */
+    now: new SobaEstimates(dx, dy),
+    before: new SobaEstimates(dx, dy),
+    /** t = 0 sends (x, y, z) only; later rounds add the trackers. */
+    initial: messageLayout({ x: dx, y: dy, z: dy }),
+    full: messageLayout({ x: dx, y: dy, z: dy, p: dx, q: dy, r: dy }),
+    uPrev: new Float64Array(dx),
+    vPrev: new Float64Array(dy),
+    wPrev: new Float64Array(dy),
+    halfX: new Float64Array(dx),
+    halfY: new Float64Array(dy),
+    /** STORM coefficients 1 − α_iη². */
+    coef: [stormCoefficient(p.alpha1, p.eta), stormCoefficient(p.alpha2, p.eta), stormCoefficient(p.alpha3, p.eta)] as const,
   };
 }
 
 type Workspace = ReturnType<typeof workspace>;
 
-
-async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<CdBsvrgdState> {
+async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<void> {
   const o = ctx.oracle;
-  let mixed: { x: Vec; y: Vec; z: Vec };
+  let mixed: Blocks<'x' | 'y' | 'z'>;
   if (s.t === 0) {
+    // Lines 2–4: u₀ = Ĝ_F, v₀ = δ^g, w₀ = Ĝ_h on B₀; p₀ = u₀, q₀ = v₀, r₀ = w₀.
     ws.first.draw(s.rng);
-    localEstimators(o, s.x, s.y, s.z, ws.first, ws.scratch, s.u, s.w, s.v);
+    const e = ws.now.at(o, s.x, s.y, s.z, ws.first);
+    s.u.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
+    s.w.set(e.zGrad);
     s.p.set(s.u);
     s.q.set(s.v);
     s.r.set(s.w);
-    const m = ws.initial;
-    m.x.set(s.x);
-    m.y.set(s.y);
-    m.z.set(s.z);
-    await mixRound(ctx.link, m.payload, m.payload);
-    mixed = m;
+    mixed = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z }, ws.initial);
   } else {
+    // Lines 5–7: STORM estimators on B₁ at (x_t, y_t, z_t) and (x_{t−1}, y_{t−1}, z_{t−1}).
     ws.later.draw(s.rng);
-    localEstimators(o, s.x, s.y, s.z, ws.later, ws.scratch, ws.newF, ws.newH, ws.newY);
     const [c1, c2, c3] = ws.coef;
-    if (c1 !== 0 || c2 !== 0 || c3 !== 0) localEstimators(o, s.xPrev, s.yPrev, s.zPrev, ws.later, ws.scratch, ws.oldF, ws.oldH, ws.oldY);
-    else {
-      ws.oldF.fill(0);
-      ws.oldH.fill(0);
-      ws.oldY.fill(0);
-    }
+    const now = ws.now.at(o, s.x, s.y, s.z, ws.later);
+    const before = c1 !== 0 || c2 !== 0 || c3 !== 0 ? ws.before.at(o, s.xPrev, s.yPrev, s.zPrev, ws.later) : ws.before.zero();
     ws.uPrev.set(s.u);
     ws.vPrev.set(s.v);
     ws.wPrev.set(s.w);
-    stormUpdate(s.u, c1, ws.oldF, ws.newF);
-    stormUpdate(s.v, c2, ws.oldY, ws.newY);
-    stormUpdate(s.w, c3, ws.oldH, ws.newH);
-    const m = ws.full;
-    m.x.set(s.x);
-    m.y.set(s.y);
-    m.z.set(s.z);
-    m.p.set(s.p);
-    m.q.set(s.q);
-    m.r.set(s.r);
-    await mixRound(ctx.link, m.payload, m.payload);
+    stormUpdate(s.u, c1, before.hypergrad, now.hypergrad);
+    stormUpdate(s.v, c2, before.lowerGrad, now.lowerGrad);
+    stormUpdate(s.w, c3, before.zGrad, now.zGrad);
+    // One round of (x, y, z, p, q, r); gradient tracking p_t = Σ_j e_kj p_{t−1}^{(j)} + u_t − u_{t−1}.
+    const m = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z, p: s.p, q: s.q, r: s.r }, ws.full);
     trackUpdate(s.p, m.p, s.u, ws.uPrev);
     trackUpdate(s.q, m.q, s.v, ws.vPrev);
     trackUpdate(s.r, m.r, s.w, ws.wPrev);
     mixed = m;
   }
+  // Line 8: v_{t+½} = Σ_j e_kj v_t^{(j)} − β·tracker, v_{t+1} = v_t + η(v_{t+½} − v_t); z projected.
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
   s.zPrev.set(s.z);
@@ -159,7 +137,6 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
   interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
   interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.halfY, p.zRadius ?? Infinity);
   s.t++;
-  return s;
 }
 
 export const cdBsvrgd: Algorithm<CdBsvrgdParams, CdBsvrgdState, Workspace> = {

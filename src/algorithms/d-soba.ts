@@ -3,16 +3,16 @@
  * optimization. Kong, Zhu, Lu, Huang, Yuan, "Decentralized Bilevel
  * Optimization: A Perspective from Transient Iteration Complexity",
  * arXiv 2402.03167 (SEED-004), Algorithm 1; specification algorithms.md
- * §3.11–3.12 and §7.2–7.3.
+ * docs/algorithms.md and docs/decisions.md §2–§3.
  *
  * Per agent i, iteration t, with ξ ~ D_f, ζ ~ D_g (one lower-level minibatch
- * shared by ∇_y g, HVP and JVP, §7.10), all evaluated at (x^t, y^t, z^t):
+ * shared by ∇_y g, HVP and JVP, docs/decisions.md §10), all evaluated at (x^t, y^t, z^t):
  *   u_x, u_y = ∇_x F, ∇_y F;  v = ∇_y G;  Hz = ∇²_yy G z;  Jz = ∇²_xy G z
  *   x^{t+1} = Σ_j w_ij (x_j − α h_j^t)
  *   y^{t+1} = Σ_j w_ij (y_j − β v_j)
  *   z^{t+1} = Σ_j w_ij ẑ_j,   ẑ = z − γ (Hz − u_y)
  *   ω^{t+1} = u_x − Jz;       h^{t+1} = (1 − θ) h^t + θ ω^{t+1}
- * Sign convention: z ≈ +[∇²_yy g]⁻¹ ∇_y f, hypergradient ∇_x f − J z (§7).
+ * Sign convention: z ≈ +[∇²_yy g]⁻¹ ∇_y f, hypergradient ∇_x f − J z (docs/decisions.md §0).
  * Initialization: x, y, z from the config (zeros by default), h⁰ = 0.
  * The x step uses h^t (one iteration old) as Algorithm 1 writes it;
  * `hTiming: current` uses h^{t+1} instead (discrepancy (b)).
@@ -23,21 +23,18 @@
  *
  * D-SOBA-FO replaces HVP and JVP by finite differences of first-order
  * gradients on the same minibatch ζ. The stencil is not verified in the
- * sources ([MEM], §3.12); we use (§7.3) a step of length δ along z/‖z‖:
+ * sources; we use (docs/decisions.md §3) a step of length δ along z/‖z‖:
  *   central: [∇G(x, y + δ ẑ) − ∇G(x, y − δ ẑ)] ‖z‖/(2δ)   (2 extra ∇G)
  *   forward: [∇G(x, y + δ ẑ) − ∇G(x, y)] ‖z‖/δ            (1 extra ∇G)
  * where ∇G = (∇_x G, ∇_y G) gives both J̃z and H̃z; ẑ = z/‖z‖. While z = 0
  * (the first iteration from the default start) J̃z = H̃z = 0 exactly and only
  * ∇_y G is evaluated, so that iteration counts 1 ∇G instead of 3 (or 2).
- * Note: §3.12 writes the step as y ± δz (length δ‖z‖); §7.3 makes δ relative
+ * Note: the source sketch writes the step as y ± δz (length δ‖z‖); docs/decisions.md §3 makes δ relative
  * to ‖z‖, which we read as a step of length δ along z/‖z‖.
  */
 import { z } from 'zod';
-import { axpy, lincomb, norm2Sq, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
-import { BatchSampler } from '../problems/batch.ts';
-import type { Batch } from '../problems/types.ts';
-import { baseState, param } from './blocks.ts';
+import { axpy, lincomb, norm2Sq, type Vec } from '../linalg/vector.ts';
+import { baseState, BatchPair, exactProducts, gossip, messageLayout, movingAverage, param, SobaEstimates, type SecondOrderProducts } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 
@@ -63,31 +60,6 @@ export interface DSobaState extends AgentStateBase {
   h: Vec;
 }
 
-interface DSobaWorkspace {
-  readonly upperSampler: BatchSampler;
-  readonly lowerSampler: BatchSampler;
-  readonly upper: Batch;
-  readonly lower: Batch;
-  readonly ux: Vec;
-  readonly uy: Vec;
-  readonly v: Vec;
-  readonly hz: Vec;
-  readonly jz: Vec;
-  /** The message (x − αh, y − βv, ẑ) and its three blocks (views into it). */
-  readonly payload: Vec;
-  readonly px: Vec;
-  readonly py: Vec;
-  readonly pz: Vec;
-  readonly omega: Vec;
-  readonly residual: Vec;
-  /** FO scratch: perturbed y and the gradients at it. */
-  readonly yp: Vec;
-  readonly gxPlus: Vec;
-  readonly gyPlus: Vec;
-  readonly gxMinus: Vec;
-  readonly gyMinus: Vec;
-}
-
 function init(ctx: AgentContext): DSobaState {
   return {
     ...baseState(ctx, 'd-soba'),
@@ -96,96 +68,79 @@ function init(ctx: AgentContext): DSobaState {
   };
 }
 
-function workspace(ctx: AgentContext): DSobaWorkspace {
-  const upperSampler = new BatchSampler(ctx.oracle.upperSamples, ctx.batch.upper);
-  const lowerSampler = new BatchSampler(ctx.oracle.lowerSamples, ctx.batch.lower);
+function workspace(ctx: AgentContext, products: SecondOrderProducts) {
   const { dx, dy } = ctx;
-  const payload = new Float64Array(dx + 2 * dy);
   return {
-    upperSampler,
-    lowerSampler,
-    upper: upperSampler.create(),
-    lower: lowerSampler.create(),
-    ux: new Float64Array(dx),
-    uy: new Float64Array(dy),
-    v: new Float64Array(dy),
-    hz: new Float64Array(dy),
-    jz: new Float64Array(dx),
-    payload,
-    px: payload.subarray(0, dx),
-    py: payload.subarray(dx, dx + dy),
-    pz: payload.subarray(dx + dy),
-    omega: new Float64Array(dx),
-    residual: new Float64Array(dy),
-    yp: new Float64Array(dy),
-    gxPlus: new Float64Array(dx),
-    gyPlus: new Float64Array(dy),
-    gxMinus: new Float64Array(dx),
-    gyMinus: new Float64Array(dy),
+    batches: new BatchPair(ctx.oracle, ctx.batch),
+    /** u_x − Jz, Hz − u_y and v = ∇_y G at (x^t, y^t, z^t). */
+    estimates: new SobaEstimates(dx, dy, products),
+    /** The ATC message (x − αh, y − βv, ẑ). */
+    message: messageLayout({ x: dx, y: dy, z: dy }),
   };
 }
 
-/** Second-order products Hz, Jz into ws.hz, ws.jz; also fills ws.v = ∇_y G. */
-type Products = (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: DSobaFoParams) => void;
+type DSobaWorkspace = ReturnType<typeof workspace>;
 
-const exactProducts = (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace): void => {
-  ctx.oracle.gradG(s.x, s.y, ws.lower, null, ws.v);
-  ctx.oracle.hvp(s.x, s.y, s.z, ws.lower, ws.hz);
-  ctx.oracle.jvp(s.x, s.y, s.z, ws.lower, ws.jz);
-};
-
-const finiteDifferenceProducts: Products = (s, ctx, ws, p) => {
-    const o = ctx.oracle;
-    const zNorm = Math.sqrt(norm2Sq(s.z));
+/**
+ * D-SOBA-FO's products from first-order gradients on ζ (see the file
+ * comment): a step of length δ along z/‖z‖, central or forward; at z = 0 only
+ * ∇_y G is evaluated and Hz = Jz = 0.
+ */
+function finiteDifferenceProducts(ctx: AgentContext, p: DSobaFoParams): SecondOrderProducts {
+  const { dx, dy } = ctx;
+  const yp = new Float64Array(dy);
+  const gxPlus = new Float64Array(dx);
+  const gyPlus = new Float64Array(dy);
+  const gxMinus = new Float64Array(dx);
+  const gyMinus = new Float64Array(dy);
+  return (o, x, y, z, lower, v, hz, jz) => {
+    const zNorm = Math.sqrt(norm2Sq(z));
     if (zNorm === 0) {
-      o.gradG(s.x, s.y, ws.lower, null, ws.v);
-      ws.hz.fill(0);
-      ws.jz.fill(0);
+      o.gradG(x, y, lower, null, v);
+      hz.fill(0);
+      jz.fill(0);
       return;
     }
     const step = p.delta / zNorm;
-    ws.yp.set(s.y);
-    axpy(step, s.z, ws.yp);
+    yp.set(y);
+    axpy(step, z, yp);
     if (p.stencil === 'central') {
-      o.gradG(s.x, s.y, ws.lower, null, ws.v);
-      o.gradG(s.x, ws.yp, ws.lower, ws.gxPlus, ws.gyPlus);
-      ws.yp.set(s.y);
-      axpy(-step, s.z, ws.yp);
-      o.gradG(s.x, ws.yp, ws.lower, ws.gxMinus, ws.gyMinus);
+      o.gradG(x, y, lower, null, v);
+      o.gradG(x, yp, lower, gxPlus, gyPlus);
+      yp.set(y);
+      axpy(-step, z, yp);
+      o.gradG(x, yp, lower, gxMinus, gyMinus);
       const c = 1 / (2 * step);
-      lincomb(ws.hz, c, ws.gyPlus, -c, ws.gyMinus);
-      lincomb(ws.jz, c, ws.gxPlus, -c, ws.gxMinus);
+      lincomb(hz, c, gyPlus, -c, gyMinus);
+      lincomb(jz, c, gxPlus, -c, gxMinus);
     } else {
-      o.gradG(s.x, s.y, ws.lower, ws.gxMinus, ws.v);
-      o.gradG(s.x, ws.yp, ws.lower, ws.gxPlus, ws.gyPlus);
+      o.gradG(x, y, lower, gxMinus, v);
+      o.gradG(x, yp, lower, gxPlus, gyPlus);
       const c = 1 / step;
-      lincomb(ws.hz, c, ws.gyPlus, -c, ws.v);
-      lincomb(ws.jz, c, ws.gxPlus, -c, ws.gxMinus);
+      lincomb(hz, c, gyPlus, -c, v);
+      lincomb(jz, c, gxPlus, -c, gxMinus);
     }
-};
+  };
+}
 
-async function dSobaStep<P extends DSobaParams>(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P, products: (s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: P) => void): Promise<DSobaState> {
-  ws.upperSampler.draw(ws.upper, s.rng);
-  ws.lowerSampler.draw(ws.lower, s.rng);
-  ctx.oracle.gradF(s.x, s.y, ws.upper, ws.ux, ws.uy);
-  products(s, ctx, ws, p);
-
-  // ω^{t+1} = u_x − Jz and h^{t+1} = (1 − θ) h^t + θ ω^{t+1}; the x block uses
-  // h^t (Algorithm 1) or h^{t+1} (hTiming 'current').
-  sub(ws.omega, ws.ux, ws.jz);
-  if (p.hTiming === 'previous') lincomb(ws.px, 1, s.x, -p.alpha, s.h);
-  lincomb(s.h, 1 - p.theta, s.h, p.theta, ws.omega);
-  if (p.hTiming === 'current') lincomb(ws.px, 1, s.x, -p.alpha, s.h);
-  lincomb(ws.py, 1, s.y, -p.beta, ws.v);
-  sub(ws.residual, ws.hz, ws.uy);
-  lincomb(ws.pz, 1, s.z, -p.gamma, ws.residual);
-  // One gossip round of the ATC payload (x − αh, y − βv, ẑ).
-  await mixRound(ctx.link, ws.payload, ws.payload);
-  s.x.set(ws.px);
-  s.y.set(ws.py);
-  s.z.set(ws.pz);
+/** Algorithm 1, one iteration. */
+async function step(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: DSobaParams): Promise<void> {
+  const m = ws.message.blocks;
+  ws.batches.draw(s.rng);
+  // ω^{t+1} = u_x − Jz, the z-gradient Hz − u_y and v = ∇_y G, all at (x^t, y^t, z^t).
+  const e = ws.estimates.at(ctx.oracle, s.x, s.y, s.z, ws.batches);
+  // x − αh with h^t (Algorithm 1) or h^{t+1} ('current'); h^{t+1} = (1 − θ)h^t + θω^{t+1}.
+  if (p.hTiming === 'previous') lincomb(m.x, 1, s.x, -p.alpha, s.h);
+  movingAverage(s.h, p.theta, e.hypergrad);
+  if (p.hTiming === 'current') lincomb(m.x, 1, s.x, -p.alpha, s.h);
+  lincomb(m.y, 1, s.y, -p.beta, e.lowerGrad);
+  lincomb(m.z, 1, s.z, -p.gamma, e.zGrad);
+  // x^{t+1} = Σ_j w_ij (x_j − αh_j), y^{t+1} = Σ_j w_ij (y_j − βv_j), z^{t+1} = Σ_j w_ij ẑ_j.
+  const mixed = await gossip(ctx.link, m, ws.message);
+  s.x.set(mixed.x);
+  s.y.set(mixed.y);
+  s.z.set(mixed.z);
   s.t++;
-  return s;
 }
 
 const common = {
@@ -193,7 +148,7 @@ const common = {
   paper: 'Kong et al., arXiv 2402.03167 (SEED-004), Algorithm 1',
   communicates: '1 round: (x − αh, y − βv, ẑ), d_x + 2d_y floats per message',
   init,
-  workspace,
+  step,
   view: (s: DSobaState) => ({ x: s.x, y: s.y, z: s.z }),
 };
 
@@ -203,14 +158,14 @@ export const dSoba: Algorithm<DSobaParams, DSobaState, DSobaWorkspace> = {
   summary: 'D-SOBA-SO: single-loop SOBA with gossip on x, y, z and a moving-average hypergradient (HVP + JVP).',
   reconstruction: false,
   params: soParams,
-  step: (s, ctx, ws, p) => dSobaStep(s, ctx, ws, p, exactProducts),
+  workspace: (ctx) => workspace(ctx, exactProducts),
 };
 
 export const dSobaFo: Algorithm<DSobaFoParams, DSobaState, DSobaWorkspace> = {
   ...common,
   name: 'd-soba-fo',
-  summary: 'D-SOBA-FO: D-SOBA with HVP/JVP replaced by finite differences of first-order gradients (stencil unverified, §3.12).',
+  summary: 'D-SOBA-FO: D-SOBA with HVP/JVP replaced by finite differences of first-order gradients (stencil unverified, docs/algorithms.md).',
   reconstruction: true,
   params: foParams,
-  step: (s, ctx, ws, p) => dSobaStep(s, ctx, ws, p, finiteDifferenceProducts),
+  workspace: (ctx, p) => workspace(ctx, finiteDifferenceProducts(ctx, p)),
 };

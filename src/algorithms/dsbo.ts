@@ -1,8 +1,8 @@
 /**
  * DSBO: decentralized stochastic bilevel optimization with a decentralized
  * Jacobian–Hessian-inverse product (JHIP). Chen, Huang, Ma, "Decentralized
- * Bilevel Optimization", arXiv 2206.05670; specification algorithms.md §3.14
- * ([MEM] reconstruction: no primary pseudocode was available, §7.9) with the
+ * Bilevel Optimization", arXiv 2206.05670; docs/decisions.md §9
+ * (reconstruction: no primary pseudocode was available, docs/decisions.md §9) with the
  * seed-verified profile of SEED-000 (O(log 1/ε) rounds per iteration of
  * O(d_x·d_y) floats each, explicit second-order matrices).
  *
@@ -15,7 +15,7 @@
  *        Z_i ← Σ_j w_ij Z_j − γ (Z_i H_i − J_i)
  *   4. hypergradient d_i = ∇_x f_i − Z_i ∇_y f_i at (x, y^T) (one upper batch ξ)
  *   5. x ← Σ_j w_ij x_j − η d_i   (one round)
- * Z plays the role of Jᵀ-side z of §7: Z ∇_y f ≈ J H⁻¹ ∇_y f = J z.
+ * Z plays the role of Jᵀ-side z of docs/decisions.md §0: Z ∇_y f ≈ J H⁻¹ ∇_y f = J z.
  * y and Z are warm-started from the previous outer iteration; Z⁰ = 0.
  *
  * Communication: T + K + 1 rounds per iteration; each directed message
@@ -32,7 +32,7 @@
  *
  * Decisions (reconstruction, to list in the docs):
  * - Draw order per iteration: T lower batches, then the (upper ξ, lower ζ)
- *   pair; ζ is shared by the Hessian and the Jacobian (§7.10), ξ gives ∇F.
+ *   pair; ζ is shared by the Hessian and the Jacobian (docs/decisions.md §10), ξ gives ∇F.
  * - Defaults η = 0.01, β = γ = 0.1, T = K = 10 (not given in the sources;
  *   chosen to match MA-DSBO's SEED-000 settings).
  */
@@ -90,7 +90,7 @@ function workspace(ctx: AgentContext) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParams): Promise<DsboState> {
+async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParams): Promise<void> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
   await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
@@ -114,17 +114,17 @@ async function step(s: DsboState, ctx: AgentContext, ws: Workspace, p: DsboParam
   await mixRound(ctx.link, s.x, s.x);
   lincomb(s.x, 1, s.x, -p.eta, ws.d);
   s.t++;
-  return s;
 }
 
 export const dsbo: Algorithm<DsboParams, DsboState, Workspace> = {
   name: 'dsbo',
   problemClass: 'global',
-  paper: 'Chen, Huang, Ma, arXiv 2206.05670 (reconstruction, algorithms.md §3.14)',
+  paper: 'Chen, Huang, Ma, arXiv 2206.05670 (reconstruction, docs/decisions.md §9)',
   summary:
     'DSBO: per iteration T gossip-(S)GD steps on y, K decentralized JHIP steps on the d_x×d_y matrix Z ≈ J H⁻¹ from explicit Hessians and Jacobians, then one gossip step on x with ∇_x f − Z ∇_y f. Reconstructed update rule.',
   communicates: 'T + K + 1 rounds: y (d_y floats) × T, Z (d_x·d_y floats) × K, x (d_x) × 1',
   reconstruction: true,
+  formsDenseMatrices: () => true,
   params,
   init: (ctx) => ({
     ...baseState(ctx, 'dsbo'),

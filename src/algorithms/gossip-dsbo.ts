@@ -2,8 +2,8 @@
  * Gossip-DSBO: decentralized stochastic bilevel optimization with gossiped
  * second-order information. Yang, Zhang, Wang, "Decentralized Gossip-Based
  * Stochastic Bilevel Optimization over Communication Networks", NeurIPS 2022,
- * arXiv 2206.10870; specification algorithms.md §3.14 — a [REC] stand-in, not
- * the paper's update rule (§7.9): the seed-verified profile (SEED-000:
+ * arXiv 2206.10870; docs/decisions.md §9 — a stand-in reconstruction, not
+ * the paper's update rule (docs/decisions.md §9): the seed-verified profile (SEED-000:
  * O(d_x·d_y + d_y²) floats per round; [SEC]: agents gossip to estimate the
  * averaged gradients and Hessians) is realized by gradient tracking of the
  * global Hessian and Jacobian matrices.
@@ -43,9 +43,8 @@
 import { z } from 'zod';
 import { choleskySolve, gemv, type Matrix } from '../linalg/matrix.ts';
 import { lincomb, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { baseState, BatchPair, gossipLowerSteps, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, BatchPair, gossip, gossipLowerSteps, messageLayout, param, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -71,7 +70,7 @@ export interface GossipDsboState extends AgentStateBase {
 function workspace(ctx: AgentContext) {
   const { dx, dy } = ctx;
   const lowerSampler = new BatchSampler(ctx.oracle.lowerSamples, ctx.batch.lower);
-  const msg = payloadLayout([['x', dx], ['h', dy * dy], ['j', dx * dy]] as const);
+  const msg = messageLayout({ x: dx, h: dy * dy, j: dx * dy });
   return {
     lowerSampler,
     lower: lowerSampler.create(),
@@ -82,7 +81,7 @@ function workspace(ctx: AgentContext) {
     /** The symmetrized matrix handed to the solver. */
     solveMatrix: { rows: dy, cols: dy, data: new Float64Array(dy * dy) } as Matrix,
     /** The tracked Jacobian, viewed in the message. */
-    jacobianInMessage: { rows: dx, cols: dy, data: msg.j } as Matrix,
+    jacobianInMessage: { rows: dx, cols: dy, data: msg.blocks.j } as Matrix,
     msg,
     fx: new Float64Array(dx),
     fy: new Float64Array(dy),
@@ -115,7 +114,7 @@ function solveImplicit(s: GossipDsboState, ctx: AgentContext, ws: Workspace): Ve
   }
 }
 
-async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: GossipDsboParams): Promise<GossipDsboState> {
+async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: GossipDsboParams): Promise<void> {
   const o = ctx.oracle;
   // 1. T rounds of gossip (S)GD on y at fixed x.
   await gossipLowerSteps(ctx, s.x, s.y, p.beta, p.innerSteps, ws.lowerSampler, ws.lower, s.rng, ws.gy);
@@ -131,29 +130,28 @@ async function step(s: GossipDsboState, ctx: AgentContext, ws: Workspace, p: Gos
   s.jacobianPrev.set(ws.jacobian);
   // 4. d = ∇_x f − Ĵ Ĥ⁻¹ ∇_y f.
   const v = solveImplicit(s, ctx, ws);
-  const m = ws.msg;
+  const m = ws.msg.blocks;
   m.j.set(s.jacobianTracker);
   gemv(ws.jv, ws.jacobianInMessage, v);
   sub(ws.d, ws.fx, ws.jv);
   // 5. One round of (x − η d, Ĥ, Ĵ).
   lincomb(m.x, 1, s.x, -p.eta, ws.d);
-  m.h.set(s.hessianTracker);
-  await mixRound(ctx.link, m.payload, m.payload);
-  s.x.set(m.x);
-  s.hessianTracker.set(m.h);
-  s.jacobianTracker.set(m.j);
+  const mixed = await gossip(ctx.link, { x: m.x, h: s.hessianTracker, j: m.j }, ws.msg);
+  s.x.set(mixed.x);
+  s.hessianTracker.set(mixed.h);
+  s.jacobianTracker.set(mixed.j);
   s.t++;
-  return s;
 }
 
 export const gossipDsbo: Algorithm<GossipDsboParams, GossipDsboState, Workspace> = {
   name: 'gossip-dsbo',
   problemClass: 'global',
-  paper: 'Yang, Zhang, Wang, NeurIPS 2022, arXiv 2206.10870 (stand-in reconstruction, algorithms.md §3.14)',
+  paper: 'Yang, Zhang, Wang, NeurIPS 2022, arXiv 2206.10870 (stand-in reconstruction, docs/decisions.md §9)',
   summary:
     'Gossip-DSBO (stand-in): per iteration T gossip-(S)GD steps on y, gradient tracking of the global Hessian and Jacobian matrices, a local solve for ∇_x f − Ĵ Ĥ⁻¹ ∇_y f, and one round carrying x − ηd with both trackers. Not the paper\'s exact rule.',
   communicates: 'T + 1 rounds: y (d_y floats) × T, then (x − ηd, Ĥ, Ĵ) (d_x + d_y² + d_x·d_y floats) × 1',
   reconstruction: true,
+  formsDenseMatrices: () => true,
   params,
   init: (ctx) => {
     const { dx, dy } = ctx;

@@ -3,7 +3,7 @@
  * D-SGD. Liu, Zhang, Khanduri, Lu, Liu, "INTERACT: Achieving Low Sample and
  * Communication Complexities in Decentralized Bilevel Learning over
  * Networks", MobiHoc 2022 (SEED-001), Algorithms 1 and 2 and §6;
- * specification algorithms.md §3.2–3.5, §6.9–6.11, §7.6, §7.7, §7.10–7.12.
+ * reference docs/algorithms.md, docs/decisions.md §6, §7, docs/decisions.md §10–§12.
  *
  * Class P (personalized lower level): agent i solves its own
  * y_i*(x) = argmin g_i(x, ·); y_i is never communicated. With the local
@@ -29,7 +29,7 @@
  *   at both points,
  *     p_t = p_{t−1} + ∇̄f(x_t, y_t; ξ̄) − ∇̄f(x_{t−1}, y_{t−1}; ξ̄)       (23), estimator (22)
  *     d_t = d_{t−1} + ∇_y g(x_t, y_t; ζ⁰) − ∇_y g(x_{t−1}, y_{t−1}; ζ⁰)  (24)
- *   and v_t = d_t. Checkpoints (§6.9, §7.6), option `checkpoint`:
+ *   and v_t = d_t. Checkpoints (docs/algorithms.md, docs/decisions.md §6), option `checkpoint`:
  *     'exact' (default, as written): the exact surrogate (8) and full ∇_y g (9);
  *     'estimatorAverage' (Prometheus's definition of the full gradient, the
  *       average of the stochastic estimator over all local samples): the
@@ -44,12 +44,12 @@
  *   p_t = ∇̄f(x_c) + N(x_t) − N(x_c) (c the last checkpoint, N the truncated
  *   surrogate), so the error ∇̄f − N at x_t and at x_c cancel as the iterates
  *   settle: the fixed point is the exact one for any K.
- * - `gt-dsgd` (§6 "GT-SGD", after GNSD): (6), (7), (10) with a fresh
+ * - `gt-dsgd` (SEED-001 §6 "GT-SGD", after GNSD): (6), (7), (10) with a fresh
  *   minibatch estimator (22) for p and the minibatch ∇_y g on ζ⁰ for d at
  *   every iteration (t = 0 included).
- * - `d-sgd` (§6): no tracking; the printed update evaluates its gradients at
+ * - `d-sgd` (SEED-001 §6): no tracking; the printed update evaluates its gradients at
  *   (x_{i,t}, y_{i,t}) on the right-hand side of the update that defines
- *   them (circular, §3.5, §6.10); per §7.7 they are taken at the previous
+ *   them (circular, docs/algorithms.md); per docs/decisions.md §7 they are taken at the previous
  *   iterate:
  *     x_{i,t} = Σ_j M_ij x_{j,t−1} − α ∇̄f_i(x_{i,t−1}, y_{i,t−1}; ξ̄)
  *     y_{i,t} = y_{i,t−1} − β ∇_y g_i(x_{i,t−1}, y_{i,t−1}; ζ⁰).
@@ -81,19 +81,18 @@
  *   for the whole minibatch (the library's Neumann sample, as VRDBO), where
  *   (23) averages |S| single-sample estimators with independent depths: the
  *   mean is the same, the variance differs.
- * - K and L_g are not in the paper (§3.3): `K` default 10, `L_g` estimated.
+ * - K and L_g are not in the paper (docs/algorithms.md): `K` default 10, `L_g` estimated.
  * - The stochastic estimator is selectable (`estimator`, `depth`) as in
  *   src/hypergrad/neumann.ts; (22) is the default `neumann`.
- * - D-SGD's circular indices are fixed as above (§7.7).
+ * - D-SGD's circular indices are fixed as above (docs/decisions.md §7).
  */
 import { z } from 'zod';
 import { axpy, lincomb, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
 import { exactHypergradient, exactScratch } from '../hypergrad/exact.ts';
-import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
+import { estimateLg, NeumannSample, neumannSchema } from '../hypergrad/neumann.ts';
 import { fullBatch, type AgentOracle } from '../problems/types.ts';
 import type { Rng } from '../random/rng.ts';
-import { baseState, param, payloadLayout, stormUpdate, trackUpdate } from './blocks.ts';
+import { baseState, batchSizes, gossip, messageLayout, NeumannEstimates, param, stormUpdate, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const PAPER = 'Liu, Zhang, Khanduri, Lu, Liu, MobiHoc 2022 (SEED-001)';
@@ -156,10 +155,6 @@ export interface DsgdState extends AgentStateBase {
   lg: number;
 }
 
-function minibatchSizes(ctx: AgentContext, size: number | 'full' | undefined) {
-  return size === undefined ? ctx.batch : { upper: size, lower: size };
-}
-
 // ------------------------------------------------------------------ INTERACT
 
 function interactWorkspace(ctx: AgentContext) {
@@ -168,7 +163,7 @@ function interactWorkspace(ctx: AgentContext) {
     /** Every local sample of both levels: INTERACT is a full-gradient method. */
     full: fullBatch(),
     exact: exactScratch(dx, dy),
-    message: payloadLayout([['x', dx], ['u', dx]] as const),
+    message: messageLayout({ x: dx, u: dx }),
     pPrev: new Float64Array(dx),
   };
 }
@@ -181,17 +176,18 @@ function exactLocal(o: AgentOracle, s: InteractState, full: InteractWorkspace['f
   o.gradG(s.x, s.y, full, null, outV);
 }
 
-/** (6), (7) after one gossip round of (x_{t−1}, u_{t−1}); returns the mixed u_{t−1}. */
+/**
+ * (6) x_t = Σ_j w_ij x_{t−1}^j − α u_{t−1} and (7) y_t = y_{t−1} − β v_{t−1},
+ * after one gossip round of (x_{t−1}, u_{t−1}); returns Σ_j w_ij u_{t−1}^j for (10).
+ */
 async function consensusStep(s: { x: Vec; y: Vec; u: Vec; v: Vec }, ctx: AgentContext, message: InteractWorkspace['message'], alpha: number, beta: number): Promise<Vec> {
-  message.x.set(s.x);
-  message.u.set(s.u);
-  await mixRound(ctx.link, message.payload, message.payload);
-  lincomb(s.x, 1, message.x, -alpha, s.u);
+  const mixed = await gossip(ctx.link, { x: s.x, u: s.u }, message);
+  lincomb(s.x, 1, mixed.x, -alpha, s.u);
   axpy(-beta, s.v, s.y);
-  return message.u;
+  return mixed.u;
 }
 
-async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWorkspace, p: InteractParams): Promise<InteractState> {
+async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWorkspace, p: InteractParams): Promise<void> {
   const o = ctx.oracle;
   s.cgIterations = 0;
   if (s.t === 0) {
@@ -203,7 +199,6 @@ async function interactStep(s: InteractState, ctx: AgentContext, ws: InteractWor
   exactLocal(o, s, ws.full, ws.exact, p.cgTol, s.p, s.v);
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
 function interactInit(ctx: AgentContext, label: string): InteractState {
@@ -234,16 +229,14 @@ function svrWorkspace(ctx: AgentContext, p: SvrInteractParams) {
   return {
     ...interactWorkspace(ctx),
     /** ξ̄ of the SPIDER differences, shared by both points. */
-    sample: new NeumannSample(ctx.oracle, minibatchSizes(ctx, p.batch), p),
+    sample: new NeumannSample(ctx.oracle, batchSizes(ctx, p.batch), p),
     /** The estimator with every batch full ('estimatorAverage' checkpoints). */
     fullSample: new NeumannSample(ctx.oracle, { upper: 'full', lower: 'full' }, p),
-    neumann: neumannScratch(dx, dy),
+    /** (∇̄f, ∇_y g) at (x_t, y_t) and (x_{t−1}, y_{t−1}) on the same sample. */
+    now: new NeumannEstimates(dx, dy),
+    before: new NeumannEstimates(dx, dy),
     xPrev: new Float64Array(dx),
     yPrev: new Float64Array(dy),
-    newF: new Float64Array(dx),
-    oldF: new Float64Array(dx),
-    newY: new Float64Array(dy),
-    oldY: new Float64Array(dy),
   };
 }
 
@@ -258,11 +251,12 @@ function checkpoint(o: AgentOracle, s: InteractState, ws: SvrWorkspace, p: SvrIn
     return;
   }
   ws.fullSample.draw(s.rng);
-  neumannHypergradient(o, s.x, s.y, ws.fullSample, s.lg, ws.neumann, s.p);
-  o.gradG(s.x, s.y, ws.full, null, s.v);
+  const e = ws.now.at(o, s.x, s.y, ws.fullSample, s.lg, ws.full);
+  s.p.set(e.hypergrad);
+  s.v.set(e.lowerGrad);
 }
 
-async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p: SvrInteractParams): Promise<InteractState> {
+async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p: SvrInteractParams): Promise<void> {
   const o = ctx.oracle;
   s.cgIterations = 0;
   if (s.t === 0) {
@@ -276,19 +270,15 @@ async function svrStep(s: InteractState, ctx: AgentContext, ws: SvrWorkspace, p:
   ws.pPrev.set(s.p);
   if ((s.t + 1) % p.q === 0) checkpoint(o, s, ws, p);
   else {
-    const sample = ws.sample;
-    sample.draw(s.rng);
-    neumannHypergradient(o, s.x, s.y, sample, s.lg, ws.neumann, ws.newF);
-    neumannHypergradient(o, ws.xPrev, ws.yPrev, sample, s.lg, ws.neumann, ws.oldF);
-    o.gradG(s.x, s.y, sample.lower[0]!, null, ws.newY);
-    o.gradG(ws.xPrev, ws.yPrev, sample.lower[0]!, null, ws.oldY);
-    // SPIDER: est ← est − old + new (STORM with coefficient 1).
-    stormUpdate(s.p, 1, ws.oldF, ws.newF);
-    stormUpdate(s.v, 1, ws.oldY, ws.newY);
+    // (23), (24) SPIDER on one sample at both points: est ← est − old + new (STORM with coefficient 1).
+    ws.sample.draw(s.rng);
+    const now = ws.now.at(o, s.x, s.y, ws.sample, s.lg);
+    const before = ws.before.at(o, ws.xPrev, ws.yPrev, ws.sample, s.lg);
+    stormUpdate(s.p, 1, before.hypergrad, now.hypergrad);
+    stormUpdate(s.v, 1, before.lowerGrad, now.lowerGrad);
   }
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
 export const svrInteract: Algorithm<SvrInteractParams, InteractState, SvrWorkspace> = {
@@ -310,52 +300,50 @@ export const svrInteract: Algorithm<SvrInteractParams, InteractState, SvrWorkspa
 function stochasticWorkspace(ctx: AgentContext, p: StochasticBaselineParams) {
   const { dx, dy } = ctx;
   return {
-    sample: new NeumannSample(ctx.oracle, minibatchSizes(ctx, p.batch), p),
-    neumann: neumannScratch(dx, dy),
-    message: payloadLayout([['x', dx], ['u', dx]] as const),
-    xMessage: payloadLayout([['x', dx]] as const),
+    sample: new NeumannSample(ctx.oracle, batchSizes(ctx, p.batch), p),
+    estimates: new NeumannEstimates(dx, dy),
+    message: messageLayout({ x: dx, u: dx }),
+    xMessage: messageLayout({ x: dx }),
     pPrev: new Float64Array(dx),
-    p: new Float64Array(dx),
-    d: new Float64Array(dy),
   };
 }
 
 type StochasticWorkspace = ReturnType<typeof stochasticWorkspace>;
 
-/** Fresh sample ξ̄; outP ← ∇̄f(x, y; ξ̄) (22), outD ← ∇_y g(x, y; ζ⁰). */
-function stochasticEstimates(o: AgentOracle, s: { x: Vec; y: Vec; rng: Rng; lg: number }, ws: StochasticWorkspace, outP: Vec, outD: Vec): void {
+/** On a fresh sample ξ̄: hypergrad = ∇̄f(x, y; ξ̄) (22), lowerGrad = ∇_y g(x, y; ζ⁰). */
+function freshEstimates(o: AgentOracle, s: { x: Vec; y: Vec; rng: Rng; lg: number }, ws: StochasticWorkspace): NeumannEstimates {
   ws.sample.draw(s.rng);
-  neumannHypergradient(o, s.x, s.y, ws.sample, s.lg, ws.neumann, outP);
-  o.gradG(s.x, s.y, ws.sample.lower[0]!, null, outD);
+  return ws.estimates.at(o, s.x, s.y, ws.sample, s.lg);
 }
 
-async function gtDsgdStep(s: GtDsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<GtDsgdState> {
+async function gtDsgdStep(s: GtDsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
-    stochasticEstimates(o, s, ws, s.p, s.v);
+    const e = freshEstimates(o, s, ws);
+    s.p.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
     s.u.set(s.p);
   }
   const mixedU = await consensusStep(s, ctx, ws.message, p.alpha, p.beta);
   ws.pPrev.set(s.p);
-  stochasticEstimates(o, s, ws, s.p, s.v);
+  const e = freshEstimates(o, s, ws);
+  s.p.set(e.hypergrad);
+  s.v.set(e.lowerGrad);
   trackUpdate(s.u, mixedU, s.p, ws.pPrev);
   s.t++;
-  return s;
 }
 
-async function dsgdStep(s: DsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<DsgdState> {
+async function dsgdStep(s: DsgdState, ctx: AgentContext, ws: StochasticWorkspace, p: StochasticBaselineParams): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
-  // Gradients at (x_{t−1}, y_{t−1}) (§7.7), then one gossip round of x_{t−1}.
-  stochasticEstimates(o, s, ws, ws.p, ws.d);
-  const m = ws.xMessage;
-  m.x.set(s.x);
-  await mixRound(ctx.link, m.payload, m.payload);
-  lincomb(s.x, 1, m.x, -p.alpha, ws.p);
-  axpy(-p.beta, ws.d, s.y);
+  // Gradients at (x_{t−1}, y_{t−1}) (docs/decisions.md §7), then one gossip round of x_{t−1}:
+  // x_t = Σ_j w_ij x_{t−1}^j − α ∇̄f, y_t = y_{t−1} − β ∇_y g.
+  const e = freshEstimates(o, s, ws);
+  const mixed = await gossip(ctx.link, { x: s.x }, ws.xMessage);
+  lincomb(s.x, 1, mixed.x, -p.alpha, e.hypergrad);
+  axpy(-p.beta, e.lowerGrad, s.y);
   s.t++;
-  return s;
 }
 
 export const gtDsgd: Algorithm<StochasticBaselineParams, GtDsgdState, StochasticWorkspace> = {
@@ -378,7 +366,7 @@ export const gtDsgd: Algorithm<StochasticBaselineParams, GtDsgdState, Stochastic
 export const dSgd: Algorithm<StochasticBaselineParams, DsgdState, StochasticWorkspace> = {
   name: 'd-sgd',
   problemClass: 'personalized',
-  paper: `${PAPER}, §6 baseline "D-SGD" (gradients at the previous iterate, algorithms.md §7.7)`,
+  paper: `${PAPER}, §6 baseline "D-SGD" (gradients at the previous iterate, docs/decisions.md §7)`,
   summary: 'D-SGD: consensus step on x with a minibatch stochastic Neumann hypergradient, local SGD on y_i, no tracking.',
   communicates: '1 round: x, d_x floats per message',
   reconstruction: false,

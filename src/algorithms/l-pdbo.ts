@@ -1,7 +1,7 @@
 /**
  * L-PDBO: loopless personalized decentralized bilevel optimization. Niu,
  * Sun, Huang, Xu, IEEE CDC 2023 (SEED-002), iteration (6a)–(6d);
- * specification algorithms.md §3.6, §6.15, §7.8.
+ * reference docs/algorithms.md, docs/decisions.md §8.
  *
  * Per agent i, iteration k, with independent minibatches ξ₁, ξ₂, ξ₃ (lower
  * level) and ζ₁, ζ₂ (upper level):
@@ -10,8 +10,8 @@
  *   v^{k+1} = v^k − γ_v ∇²_θθ g(x^k, θ^k; ξ₂) v^k + γ_v ∇_θ f(x^k, θ^k; ζ₁)   (6c)
  *   s^{k+1} = ∇_x f(x^{k+1}, θ^{k+1}; ζ₂) − ∇²_xθ g(x^{k+1}, θ^{k+1}; ξ₃) v^{k+1}   (6d)
  * The v step size, λ in the paper, is `gammaV` (it clashes with the
- * experiment's hyperparameter λ, §6.15). s is not tracked. Initialization
- * (§7.8): x⁰, θ⁰, v⁰ from the config (v⁰ = the init z, zero by default) and
+ * experiment's hyperparameter λ, docs/algorithms.md). s is not tracked. Initialization
+ * (docs/decisions.md §8): x⁰, θ⁰, v⁰ from the config (v⁰ = the init z, zero by default) and
  * s⁰ by (6d) at the initial point, computed in the first step (counted).
  *
  * Communication: 1 round, x only (d_x floats per message); θ never leaves the agent.
@@ -76,7 +76,7 @@ function hypergradientEstimate(ctx: AgentContext, ws: Workspace, x: Vec, theta: 
   lincomb(out, 1, ws.fx, -1, ws.jv);
 }
 
-async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboParams): Promise<LPdboState> {
+async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboParams): Promise<void> {
   const o = ctx.oracle;
   const rng = s.rng;
   if (s.t === 0) {
@@ -106,7 +106,6 @@ async function step(s: LPdboState, ctx: AgentContext, ws: Workspace, p: LPdboPar
   // (6d) at the new point.
   hypergradientEstimate(ctx, ws, s.x, s.y, s.v, s.s);
   s.t++;
-  return s;
 }
 
 export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {
@@ -116,6 +115,7 @@ export const lPdbo: Algorithm<LPdboParams, LPdboState, Workspace> = {
   summary: 'Loopless personalized bilevel: local θ and Hessian-inverse-vector estimate v updated by single steps, x gossiped with an untracked hypergradient estimate.',
   communicates: '1 round: x, d_x floats per message',
   reconstruction: false,
+  formsDenseMatrices: (p) => p.hessian === 'matrix',
   params,
   init: (ctx) => ({
     ...baseState(ctx, 'l-pdbo'),

@@ -2,8 +2,8 @@
  * MA-DSBO: moving-average decentralized stochastic bilevel optimization.
  * Chen, Huang, Ma, Balasubramanian, "Decentralized Stochastic Bilevel
  * Optimization with Improved per-Iteration Complexity", ICML 2023,
- * arXiv 2210.12839; specification algorithms.md §3.14 ([MEM] reconstruction:
- * no primary pseudocode was available, §7.9) with the seed-verified profile
+ * arXiv 2210.12839; docs/decisions.md §9 (reconstruction:
+ * no primary pseudocode was available, docs/decisions.md §9) with the seed-verified profile
  * of SEED-000 (O(log 1/ε) rounds of O(d_x + d_y) floats per iteration; 10
  * lower-level and 10 Hessian-inverse-vector steps and learning rate 0.01 in
  * its experiment).
@@ -18,13 +18,13 @@
  *      drawn with ξ)
  *   5. m ← (1 − a) m + a r                       (moving average, `momentum` a)
  *   6. x ← Σ_j w_ij x_j − η m                     (one round)
- * Sign convention (§7): z ≈ +[∇²_yy g]⁻¹ ∇_y f, hypergradient ∇_x f − J z.
+ * Sign convention (docs/decisions.md §0): z ≈ +[∇²_yy g]⁻¹ ∇_y f, hypergradient ∇_x f − J z.
  * y, z and m are warm-started from the previous outer iteration; m⁰ = 0.
  *
  * MA-DSBO-GT (`tracking: true`; the variant SPARKLE compares against): every
  * level gradient-tracks its local direction d (∇_y g, Hz − ∇_y f, m) with a
  * tracker t that travels with the variable in the same round, in the GT form
- * of §3.14 (SPARKLE: s ← W(s − a t), t ← W t + g⁺ − g):
+ * of docs/decisions.md §9 (SPARKLE: s ← W(s − a t), t ← W t + g⁺ − g):
  *   t ← t + d − d_prev  (local correction, d_prev ← d);  send (v − step·t, t);
  *   v ← Σ_j w_ij (v_j − step·t_j);  t ← Σ_j w_ij t_j
  * so that mean_i t_i = mean_i d_i at all times, and at a fixed point t_i = 0
@@ -52,9 +52,9 @@
  */
 import { z } from 'zod';
 import { lincomb, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound, type AgentLink } from '../network/link.ts';
+import type { AgentLink } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import { baseState, BatchPair, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, BatchPair, gossip, messageLayout, movingAverage, param, trackUpdate, type MessageLayout } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z.strictObject({
@@ -82,8 +82,8 @@ export interface MaDsboState extends AgentStateBase {
   mPrev: Vec;
 }
 
-/** A level's message: the variable block v and (with tracking) its tracker t. */
-type LevelPayload = { payload: Vec; v: Vec; t: Vec };
+/** A level's message: the variable block v and (with tracking) its tracker t (empty without). */
+type LevelMessage = MessageLayout<'v' | 't'>;
 
 function workspace(ctx: AgentContext, p: MaDsboParams) {
   const { dx, dy } = ctx;
@@ -100,9 +100,9 @@ function workspace(ctx: AgentContext, p: MaDsboParams) {
     dz: new Float64Array(dy),
     jz: new Float64Array(dx),
     r: new Float64Array(dx),
-    yMsg: payloadLayout([['v', dy], ['t', k * dy]] as const) as LevelPayload,
-    zMsg: payloadLayout([['v', dy], ['t', k * dy]] as const) as LevelPayload,
-    xMsg: payloadLayout([['v', dx], ['t', k * dx]] as const) as LevelPayload,
+    yMsg: messageLayout({ v: dy, t: k * dy }),
+    zMsg: messageLayout({ v: dy, t: k * dy }),
+    xMsg: messageLayout({ v: dx, t: k * dx }),
   };
 }
 
@@ -113,23 +113,21 @@ type Workspace = ReturnType<typeof workspace>;
  * tracking: the tracker absorbs d, then v ← Σ_j w_ij (v_j − step·t_j) and
  * t ← Σ_j w_ij t_j in the same round.
  */
-async function levelRound(link: AgentLink, msg: LevelPayload, v: Vec, d: Vec, step: number, tracking: boolean, tracker: Vec, dPrev: Vec): Promise<void> {
+async function levelRound(link: AgentLink, msg: LevelMessage, v: Vec, d: Vec, step: number, tracking: boolean, tracker: Vec, dPrev: Vec): Promise<void> {
   if (!tracking) {
-    msg.v.set(v);
-    await mixRound(link, msg.payload, msg.payload);
-    lincomb(v, 1, msg.v, -step, d);
+    const mixed = await gossip(link, { v, t: msg.blocks.t }, msg);
+    lincomb(v, 1, mixed.v, -step, d);
     return;
   }
   trackUpdate(tracker, tracker, d, dPrev);
   dPrev.set(d);
-  lincomb(msg.v, 1, v, -step, tracker);
-  msg.t.set(tracker);
-  await mixRound(link, msg.payload, msg.payload);
-  v.set(msg.v);
-  tracker.set(msg.t);
+  lincomb(msg.blocks.v, 1, v, -step, tracker);
+  const mixed = await gossip(link, { v: msg.blocks.v, t: tracker }, msg);
+  v.set(mixed.v);
+  tracker.set(mixed.t);
 }
 
-async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboParams): Promise<MaDsboState> {
+async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboParams): Promise<void> {
   const o = ctx.oracle;
   const link = ctx.link;
   // 1. T rounds of gossip SGD on y at fixed x.
@@ -151,17 +149,16 @@ async function step(s: MaDsboState, ctx: AgentContext, ws: Workspace, p: MaDsboP
   // 4–5. r = ∇_x f − J z, m ← (1 − a) m + a r.
   o.jvp(s.x, s.y, s.z, ws.pair.lower, ws.jz);
   sub(ws.r, ws.fx, ws.jz);
-  lincomb(s.m, 1 - p.momentum, s.m, p.momentum, ws.r);
+  movingAverage(s.m, p.momentum, ws.r);
   // 6. One round on x.
   await levelRound(link, ws.xMsg, s.x, s.m, p.eta, p.tracking, s.tx, s.mPrev);
   s.t++;
-  return s;
 }
 
 export const maDsbo: Algorithm<MaDsboParams, MaDsboState, Workspace> = {
   name: 'ma-dsbo',
   problemClass: 'global',
-  paper: 'Chen, Huang, Ma, Balasubramanian, ICML 2023, arXiv 2210.12839 (reconstruction, algorithms.md §3.14)',
+  paper: 'Chen, Huang, Ma, Balasubramanian, ICML 2023, arXiv 2210.12839 (reconstruction, docs/decisions.md §9)',
   summary:
     'MA-DSBO: per iteration T gossip-SGD steps on y, N gossip steps on the Hessian-inverse-vector z, a moving-average hypergradient and one gossip step on x; tracking: true gives MA-DSBO-GT. Reconstructed update rule.',
   communicates: 'T + N + 1 rounds: y (d_y floats) × T, z (d_y) × N, x (d_x) × 1; with tracking every message also carries its level tracker (×2)',

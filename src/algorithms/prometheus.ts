@@ -4,21 +4,21 @@
  * Anonymous ICLR submission, "Prometheus: Endowing Low Sample and
  * Communication Complexities to Constrained Decentralized Stochastic Bilevel
  * Learning" (SEED-003), Algorithm 1, eqs (5)–(10) and §5; specification
- * algorithms.md §3.7–3.10, §6.7–6.8, §7.4–7.5, §7.10–7.12.
+ * docs/algorithms.md, docs/decisions.md §4–§5, §10–§12.
  *
  * Class P with a constraint set X and a convex h on x (`prox`: ℓ₁, box, ball,
  * ℓ₁ + box; {} = unconstrained, h = 0). Per agent i, from (x⁰, y⁰) on every
  * agent, with the Hessian-inverse estimator (5) (by default the recursive one,
- * fixed depth K − 1, i.e. K Neumann terms including I, §7.4):
+ * fixed depth K − 1, i.e. K Neumann terms including I, docs/decisions.md §4):
  *   ∇̄f(x, y; ξ̄) = ∇_x f(ξ⁰) − ∇²_xy g(ζ⁰) h_k / L_g,
  *   h₀ = ∇_y f(ξ⁰),  h_j = ∇_y f(ξ⁰) + (I − ∇²_yy g(ζ^j)/L_g) h_{j−1}
  * and the lower-level gradient on the same ζ⁰ (one lower minibatch shared by
- * ∇_y g and the JVP, §7.10).
+ * ∇_y g and the JVP, docs/decisions.md §10).
  *
  * Initialization (Algorithm 1, computed and counted in the first step):
  *   u₀ = p₀ = full-batch ∇̄f(x⁰, y⁰),  v₀ = d₀ = full-batch ∇_y g(x⁰, y⁰).
  * Iteration t = 0, 1, … (the seed's Algorithm 1 loops t = 1..T but updates
- * index t + 1; we start at t = 0, §3.7):
+ * index t + 1; we start at t = 0, docs/algorithms.md):
  *   (6)  x̃_t = argmin_{x∈X} ⟨u_t, x − x_t⟩ + (τ/2)‖x − x_t‖² + h(x) = prox_{(h+ι_X)/τ}(x_t − u_t/τ)
  *   (7)  x_{t+1} = Σ_j M_ij x_{j,t} + α(x̃_t − x_t),  y_{t+1} = y_t − β v_t
  *   (8)  if (t+1) mod q = 0: p_{t+1} = full-batch ∇̄f(x_{t+1}, y_{t+1}), d_{t+1} = full-batch ∇_y g
@@ -37,19 +37,19 @@
  * call per oracle kind with the full local sample count.
  *
  * Variants (same init, prox/consensus step and communication unless noted):
- * - Prometheus-SG (§3.8, eq. (10)): p_{t+1} = ∇̄f(x_{t+1}, y_{t+1}; S),
+ * - Prometheus-SG (docs/algorithms.md, eq. (10)): p_{t+1} = ∇̄f(x_{t+1}, y_{t+1}; S),
  *   d_{t+1} = ∇_y g(x_{t+1}, y_{t+1}; S) on a fresh minibatch, with tracking (9).
- * - Prometheus-dir (§3.9, Remark 3): x̃_t = Π_X(x_t − τ u_t). Here τ
+ * - Prometheus-dir (docs/algorithms.md, Remark 3): x̃_t = Π_X(x_t − τ u_t). Here τ
  *   MULTIPLIES u (it divides u in (6)) and h is dropped: `prox.l1` is
  *   accepted, so one config serves all four, but ignored. With h = 0 it
- *   coincides with Prometheus for τ_dir = 1/τ (§6.8). It shares Prometheus's
+ *   coincides with Prometheus for τ_dir = 1/τ (docs/algorithms.md). It shares Prometheus's
  *   sampling stream, so the two differ only in the x̃ step.
- * - Prox-DSGD (§3.10): no tracking; u_t = ∇̄f(x_t, y_t; S), v_t = ∇_y g(x_t, y_t; S)
+ * - Prox-DSGD (docs/algorithms.md): no tracking; u_t = ∇̄f(x_t, y_t; S), v_t = ∇_y g(x_t, y_t; S)
  *   on a fresh minibatch at every t (t = 0 included), then (6) and (7).
  *
  * Each step ends by computing the estimators at the new point and the new
  * prox point x̃_{t+1}, so the state (and the view, which carries x̃ for the
- * metric (2), §7.12) is always consistent: (x_t, y_t, x̃_t). Before the first
+ * metric (2), docs/decisions.md §12) is always consistent: (x_t, y_t, x̃_t). Before the first
  * step x̃ holds x⁰.
  *
  * Communication: 1 round per iteration. Prometheus, -SG, -dir send (x_t, u_t),
@@ -68,20 +68,18 @@
  *
  * Defaults (α = 0.1, β = 0.1, τ = 1, q = 10, K = 10, batch = the problem's)
  * are our choices: the paper's values are in its appendix, which the seed
- * lacks (§3.7 [GAP]); Theorem 1 only bounds α and β.
+ * lacks (docs/algorithms.md [GAP]); Theorem 1 only bounds α and β.
  */
 import { z } from 'zod';
-import { axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
-import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch, type NeumannScratch } from '../hypergrad/neumann.ts';
+import { axpy, lincomb, type Vec } from '../linalg/vector.ts';
+import { estimateLg, NeumannSample, neumannSchema } from '../hypergrad/neumann.ts';
 import { project, prox, proxSchema } from '../prox/prox.ts';
-import type { AgentOracle } from '../problems/types.ts';
-import { baseState, param, payloadLayout, trackUpdate } from './blocks.ts';
+import { baseState, batchSizes, gossip, messageLayout, NeumannEstimates, param, spiderUpdate, trackUpdate } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const estimatorParams = {
   ...neumannSchema,
-  // §7.4: the recursive estimator (5) at fixed depth is this algorithm's default.
+  // docs/decisions.md §4: the recursive estimator (5) at fixed depth is this algorithm's default.
   estimator: neumannSchema.estimator
     .unwrap()
     .default('neumann-recursive')
@@ -144,32 +142,23 @@ function init(ctx: AgentContext, label: string): PrometheusState {
 
 function workspace(ctx: AgentContext, p: Params, variant: Variant) {
   const { dx, dy } = ctx;
-  const sizes = p.batch === undefined ? ctx.batch : { upper: p.batch, lower: p.batch };
-  const vec = (n: number) => new Float64Array(n);
   return {
-    sample: new NeumannSample(ctx.oracle, sizes, p),
+    sample: new NeumannSample(ctx.oracle, batchSizes(ctx, p.batch), p),
     full: new NeumannSample(ctx.oracle, { upper: 'full', lower: 'full' }, p),
-    scratch: neumannScratch(dx, dy),
+    /** (∇̄f, ∇_y g) at (x_{t+1}, y_{t+1}) and (x_t, y_t) on the same sample. */
+    now: new NeumannEstimates(dx, dy),
+    before: new NeumannEstimates(dx, dy),
     /** (x, u) for the tracked variants, x alone for Prox-DSGD. */
-    message: (variant === 'dsgd' ? payloadLayout([['x', dx]] as const) : payloadLayout([['x', dx], ['u', dx]] as const)) as { payload: Vec; x: Vec; u?: Vec },
-    xOld: vec(dx),
-    yOld: vec(dy),
-    pOld: vec(dx),
-    fNew: vec(dx),
-    fOld: vec(dx),
-    gNew: vec(dy),
-    gOld: vec(dy),
-    shifted: vec(dx),
+    tracked: variant === 'dsgd' ? null : messageLayout({ x: dx, u: dx }),
+    xOnly: messageLayout({ x: dx }),
+    xOld: new Float64Array(dx),
+    yOld: new Float64Array(dy),
+    pOld: new Float64Array(dx),
+    shifted: new Float64Array(dx),
   };
 }
 
 type Workspace = ReturnType<typeof workspace>;
-
-/** (∇̄f, ∇_y g) at (x, y) on the drawn sample; ∇_y g uses ζ⁰, the JVP's batch. */
-function estimate(o: AgentOracle, x: Vec, y: Vec, sample: NeumannSample, lg: number, scratch: NeumannScratch, outF: Vec, outG: Vec): void {
-  neumannHypergradient(o, x, y, sample, lg, scratch, outF);
-  o.gradG(x, y, sample.lower[0]!, null, outG);
-}
 
 /** x̃ ← prox_{(h+ι_X)/τ}(x − u/τ) (6), or Π_X(x − τu) for -dir. */
 function proxPoint(s: PrometheusState, ws: Workspace, p: Params, variant: Variant): void {
@@ -182,54 +171,57 @@ function proxPoint(s: PrometheusState, ws: Workspace, p: Params, variant: Varian
   }
 }
 
-async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Params, variant: Variant): Promise<PrometheusState> {
+async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Params, variant: Variant): Promise<void> {
   const o = ctx.oracle;
   if (s.t === 0) {
     s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
     // Algorithm 1: u₀ = p₀ = full ∇̄f, v₀ = d₀ = full ∇_y g; Prox-DSGD: a fresh minibatch.
     const first = variant === 'dsgd' ? ws.sample : ws.full;
     first.draw(s.rng);
-    estimate(o, s.x, s.y, first, s.lg, ws.scratch, s.p, s.v);
+    const e = ws.now.at(o, s.x, s.y, first, s.lg);
+    s.p.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
     s.u.set(s.p);
     proxPoint(s, ws, p, variant);
   }
 
-  // (7): one round of (x_t, u_t) (x_t alone for Prox-DSGD).
-  const m = ws.message;
-  m.x.set(s.x);
-  if (m.u) m.u.set(s.u);
-  await mixRound(ctx.link, m.payload, m.payload);
+  // (7): x_{t+1} = Σ_j w_ij x_t^j + α(x̃_t − x_t), y_{t+1} = y_t − β v_t, after one round of (x_t, u_t) (x_t alone for Prox-DSGD).
+  const mixed = ws.tracked ? await gossip(ctx.link, { x: s.x, u: s.u }, ws.tracked) : await gossip(ctx.link, { x: s.x }, ws.xOnly);
   ws.xOld.set(s.x);
   ws.yOld.set(s.y);
   lincomb(s.x, -p.alpha, s.x, p.alpha, s.xTilde);
-  axpy(1, m.x, s.x);
+  axpy(1, mixed.x, s.x);
   axpy(-p.beta, s.v, s.y);
 
   // (8) / (10): estimators at (x_{t+1}, y_{t+1}).
   ws.pOld.set(s.p);
   const spider = variant === 'prometheus' || variant === 'dir';
   if (spider && (s.t + 1) % (p as PrometheusParams).q === 0) {
+    // Full-batch checkpoint: p = ∇̄f, v = ∇_y g on every local sample.
     ws.full.draw(s.rng);
-    estimate(o, s.x, s.y, ws.full, s.lg, ws.scratch, s.p, s.v);
+    const e = ws.now.at(o, s.x, s.y, ws.full, s.lg);
+    s.p.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
   } else if (spider) {
+    // (8) SPIDER: p ← p + ∇̄f(x_{t+1}; S) − ∇̄f(x_t; S), v likewise, on one sample S.
     ws.sample.draw(s.rng);
-    estimate(o, s.x, s.y, ws.sample, s.lg, ws.scratch, ws.fNew, ws.gNew);
-    estimate(o, ws.xOld, ws.yOld, ws.sample, s.lg, ws.scratch, ws.fOld, ws.gOld);
-    sub(ws.fNew, ws.fNew, ws.fOld);
-    axpy(1, ws.fNew, s.p);
-    sub(ws.gNew, ws.gNew, ws.gOld);
-    axpy(1, ws.gNew, s.v);
+    const now = ws.now.at(o, s.x, s.y, ws.sample, s.lg);
+    const before = ws.before.at(o, ws.xOld, ws.yOld, ws.sample, s.lg);
+    spiderUpdate(s.p, before.hypergrad, now.hypergrad);
+    spiderUpdate(s.v, before.lowerGrad, now.lowerGrad);
   } else {
+    // (10): a fresh stochastic estimate.
     ws.sample.draw(s.rng);
-    estimate(o, s.x, s.y, ws.sample, s.lg, ws.scratch, s.p, s.v);
+    const e = ws.now.at(o, s.x, s.y, ws.sample, s.lg);
+    s.p.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
   }
 
-  // (9): u_{t+1} = Σ M u_t + p_{t+1} − p_t (Prox-DSGD: u = p); v = d is s.v already.
-  if (m.u) trackUpdate(s.u, m.u, s.p, ws.pOld);
+  // (9): u_{t+1} = Σ_j w_ij u_t^j + p_{t+1} − p_t (Prox-DSGD: u = p); v = d is s.v already.
+  if (ws.tracked) trackUpdate(s.u, ws.tracked.blocks.u, s.p, ws.pOld);
   else s.u.set(s.p);
   proxPoint(s, ws, p, variant);
   s.t++;
-  return s;
 }
 
 const view = (s: PrometheusState) => ({ x: s.x, y: s.y, xTilde: s.xTilde });

@@ -12,34 +12,62 @@ import { gossipDsbo } from './gossip-dsbo.ts';
 import { dSgd, gtDsgd, interact, svrInteract } from './interact.ts';
 import { prometheus, prometheusDir, prometheusSg, proxDsgd } from './prometheus.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
-import type { AnyAlgorithm } from './types.ts';
+import { parseWith } from '../experiments/zod-errors.ts';
+import type { AgentStateBase, AgentWorkspace, Algorithm, AlgorithmParams, ConfiguredAlgorithm, RegisteredAlgorithm } from './types.ts';
 
-export const ALGORITHMS: ReadonlyArray<AnyAlgorithm> = [
+/**
+ * Wraps a typed algorithm for the registry. `configure` parses parameters
+ * with the algorithm's own schema and closes over the typed result, so P, S
+ * and W never leave this function: the states and workspaces handed back to
+ * `step` and `view` are the ones this binding's `init` and `workspace` made.
+ */
+export function register<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>): RegisteredAlgorithm {
+  const { params: schema, init, workspace, step, view, ...info } = algorithm;
+  return {
+    ...info,
+    params: schema,
+    configure(raw: unknown, field = 'algorithm'): ConfiguredAlgorithm {
+      const values = parseWith(schema, raw, field);
+      const own = (s: AgentStateBase) => s as S;
+      const ownWs = (ws: AgentWorkspace) => ws as unknown as W;
+      return {
+        ...info,
+        values,
+        init: (ctx) => init(ctx, values),
+        workspace: (ctx) => workspace(ctx, values) as unknown as AgentWorkspace,
+        step: (s, ctx, ws) => step(own(s), ctx, ownWs(ws), values),
+        view: (s) => view(own(s)),
+      };
+    },
+  };
+}
+
+export const ALGORITHMS: ReadonlyArray<RegisteredAlgorithm> = [
   // class G
-  dSoba,
-  dSobaFo,
-  cdBsvrgd,
-  vrdbo,
-  mdbo,
-  maDsbo,
-  dsbo,
-  gossipDsbo,
-  sldbo,
-  sparkle,
+  register(dSoba),
+  register(dSobaFo),
+  register(cdBsvrgd),
+  register(vrdbo),
+  register(mdbo),
+  register(maDsbo),
+  register(dsbo),
+  register(gossipDsbo),
+  register(sldbo),
+  register(sparkle),
   // class P
-  interact,
-  svrInteract,
-  gtDsgd,
-  dSgd,
-  lPdbo,
-  spdb,
-  prometheus,
-  prometheusSg,
-  prometheusDir,
-  proxDsgd,
+  register(interact),
+  register(svrInteract),
+  register(gtDsgd),
+  register(dSgd),
+  register(lPdbo),
+  register(spdb),
+  register(prometheus),
+  register(prometheusSg),
+  register(prometheusDir),
+  register(proxDsgd),
 ];
 
-export function getAlgorithm(name: string, field = 'algorithm.name'): AnyAlgorithm {
+export function getAlgorithm(name: string, field = 'algorithm.name'): RegisteredAlgorithm {
   const found = ALGORITHMS.find((a) => a.name === name);
   if (!found) throw new ConfigError(field, `unknown algorithm '${name}' (known: ${ALGORITHMS.map((a) => a.name).join(', ')})`);
   return found;

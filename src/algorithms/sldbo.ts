@@ -1,19 +1,19 @@
 /**
  * SLDBO: single-loop decentralized bilevel optimization with gradient
  * tracking and a projection of the auxiliary variable. Dong, Ma, Yang, Yin,
- * arXiv 2311.08945 (Math. of OR 2025); specification algorithms.md §3.14
- * [REC/MEM], §7.9.
+ * arXiv 2311.08945 (Math. of OR 2025); docs/decisions.md §9
+ * docs/decisions.md §9.
  *
- * RECONSTRUCTION. No pseudocode of SLDBO was available (§3.14): its abstract
+ * RECONSTRUCTION. No pseudocode of SLDBO was available (docs/decisions.md §9): its abstract
  * says "built on the SOBA framework", fully single loop, two matrix-vector
  * products per iteration (HVP + JVP), gradient tracking and projection, full
- * gradients. What is implemented is the §3.14 reconstruction: a
+ * gradients. What is implemented is the docs/decisions.md §9 reconstruction: a
  * deterministic D-SOBA with gradient tracking on x, y and z and a projection
  * of z on a ball.
  *
  * Local directions at the agent's current point (x, y, z), one upper and one
- * lower batch (the lower one shared by ∇_y g, HVP and JVP, §7.10):
- *   d_x = ∇_x f − ∇²_xy g z    (hypergradient estimate; z ≈ +H⁻¹∇_y f, §7)
+ * lower batch (the lower one shared by ∇_y g, HVP and JVP, docs/decisions.md §10):
+ *   d_x = ∇_x f − ∇²_xy g z    (hypergradient estimate; z ≈ +H⁻¹∇_y f, docs/decisions.md §0)
  *   d_y = ∇_y g
  *   d_z = ∇²_yy g z − ∇_y f
  * Iteration t (W = the mixing matrix, P_R = projection on ‖z‖ ≤ R):
@@ -45,13 +45,12 @@
  * Decisions: full batches by default (the paper is deterministic); `batch`
  * may name a size or 'problem' (the configured minibatch), which gives
  * gradient-tracked stochastic SOBA. `zRadius` defaults to none (no
- * projection), as CD-BSVRGD's (§7.1); the initial z is projected too, so
+ * projection), as CD-BSVRGD's (docs/decisions.md §1); the initial z is projected too, so
  * every z an agent holds or sends lies in the ball.
  */
 import { z } from 'zod';
-import { lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
-import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
+import { add, lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
+import { baseState, BatchPair, batchSizes, gossip, messageLayout, param, SobaEstimates } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const BATCH_ERROR = "batch must be a positive integer, 'full' or 'problem'";
@@ -80,50 +79,40 @@ export interface SldboState extends AgentStateBase {
 function workspace(ctx: AgentContext, p: SldboParams) {
   const { dx, dy } = ctx;
   return {
-    batches: new BatchPair(ctx.oracle, p.batch === 'problem' ? ctx.batch : { upper: p.batch, lower: p.batch }),
-    scratch: estimatorScratch(dx, dy),
-    /** Local directions d_x, d_y, d_z at the current point. */
-    dX: new Float64Array(dx),
-    dY: new Float64Array(dy),
-    dZ: new Float64Array(dy),
-    message: payloadLayout([['x', dx], ['y', dy], ['z', dy], ['p', dx], ['q', dy], ['r', dy]] as const),
+    batches: new BatchPair(ctx.oracle, p.batch === 'problem' ? ctx.batch : batchSizes(ctx, p.batch)),
+    /** Local directions d_x = ∇_x f − Jz, d_y = ∇_y g, d_z = Hz − ∇_y f at the current point. */
+    directions: new SobaEstimates(dx, dy),
+    message: messageLayout({ x: dx, y: dy, z: dy, p: dx, q: dy, r: dy }),
   };
 }
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: SldboState, ctx: AgentContext, ws: Workspace, p: SldboParams): Promise<SldboState> {
+async function step(s: SldboState, ctx: AgentContext, ws: Workspace, p: SldboParams): Promise<void> {
   ws.batches.draw(s.rng);
-  localEstimators(ctx.oracle, s.x, s.y, s.z, ws.batches, ws.scratch, ws.dX, ws.dZ, ws.dY);
-  // Complete the pending tracker update: p_t = Σ_j w_ij p_j^{t−1} + d_x(t) − d_x(t−1) (p_0 = d_x(0)).
-  const m = ws.message;
-  lincomb(m.p, 1, s.p, 1, ws.dX);
-  lincomb(m.q, 1, s.q, 1, ws.dY);
-  lincomb(m.r, 1, s.r, 1, ws.dZ);
-  m.x.set(s.x);
-  m.y.set(s.y);
-  m.z.set(s.z);
-  // Keep the local trackers p_t, q_t, r_t for the descent steps (the payload is mixed in place).
-  s.p.set(m.p);
-  s.q.set(m.q);
-  s.r.set(m.r);
-  await mixRound(ctx.link, m.payload, m.payload);
+  const d = ws.directions.at(ctx.oracle, s.x, s.y, s.z, ws.batches);
+  // Complete the pending tracker update: p_t = Σ_j w_ij p_j^{t−1} + d_x(t) − d_x(t−1) (p_0 = d_x(0));
+  // the state keeps p_t, q_t, r_t for the descent steps.
+  add(s.p, s.p, d.hypergrad);
+  add(s.q, s.q, d.lowerGrad);
+  add(s.r, s.r, d.zGrad);
+  // One round of (x, y, z, p, q, r); then x ← Σ_j w_ij x_j − α p_t, y with β q_t, z with γ r_t, z projected.
+  const m = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z, p: s.p, q: s.q, r: s.r }, ws.message);
   lincomb(s.x, 1, m.x, -p.alpha, s.p);
   lincomb(s.y, 1, m.y, -p.beta, s.q);
   lincomb(s.z, 1, m.z, -p.gamma, s.r);
   projectBall(s.z, p.zRadius ?? Infinity);
   // Pending form of the trackers: Σ_j w_ij p_j^t − d_x(t); the next step adds d_x(t+1).
-  sub(s.p, m.p, ws.dX);
-  sub(s.q, m.q, ws.dY);
-  sub(s.r, m.r, ws.dZ);
+  sub(s.p, m.p, d.hypergrad);
+  sub(s.q, m.q, d.lowerGrad);
+  sub(s.r, m.r, d.zGrad);
   s.t++;
-  return s;
 }
 
 export const sldbo: Algorithm<SldboParams, SldboState, Workspace> = {
   name: 'sldbo',
   problemClass: 'global',
-  paper: 'Dong, Ma, Yang, Yin, arXiv 2311.08945 (Math. of OR 2025); update rule reconstructed (algorithms.md §3.14)',
+  paper: 'Dong, Ma, Yang, Yin, arXiv 2311.08945 (Math. of OR 2025); update rule reconstructed (docs/decisions.md §9)',
   summary: 'Deterministic single-loop SOBA with gradient tracking on x, y and z and a projection of z on a ball (reconstruction).',
   communicates: '1 round: (x, y, z, p, q, r), 2d_x + 4d_y floats per message',
   reconstruction: true,

@@ -1,18 +1,18 @@
 /**
  * SPARKLE: a unified single-loop primal-dual framework for decentralized
  * bilevel optimization. Zhu, Kong, Lu, Huang, Yuan, NeurIPS 2024,
- * arXiv 2411.14166; specification algorithms.md §3.14 [MEM/REC], §7.9.
+ * arXiv 2411.14166; docs/decisions.md §9 docs/decisions.md §9.
  *
- * RECONSTRUCTION. The paper's pseudocode was not available (§3.14). Its
+ * RECONSTRUCTION. The paper's pseudocode was not available (docs/decisions.md §9). Its
  * abstract says: single loop, and each level (x, y, z) may use its own
  * heterogeneity correction, Exact Diffusion (ED), EXTRA or gradient tracking
- * (GT). What is implemented is the §3.14 reconstruction: the D-SOBA
+ * (GT). What is implemented is the docs/decisions.md §9 reconstruction: the D-SOBA
  * directions fed to one of three algebraically equivalent two-step
  * recursions per level.
  *
  * Directions at iteration k, all at the agent's current point (x^k, y^k, z^k)
  * with one upper and one lower batch (the lower one shared by ∇_y g, HVP and
- * JVP, §7.10); sign convention z ≈ +H⁻¹∇_y f (§7):
+ * JVP, docs/decisions.md §10); sign convention z ≈ +H⁻¹∇_y f (docs/decisions.md §0):
  *   ω^k   = ∇_x f − ∇²_xy g z          (local hypergradient estimate)
  *   h^k   = (1 − θ) h^{k−1} + θ ω^k    (D-SOBA moving average, h^{−1} = 0)
  *   g_x^k = h^k;  g_y^k = ∇_y g;  g_z^k = ∇²_yy g z − ∇_y f
@@ -52,7 +52,7 @@
  *   as the three recursions assume. `hTiming: 'previous'` uses h^{k−1}, one
  *   iteration old, as D-SOBA's Algorithm 1 does (h^{−1} = 0 then gives
  *   g_x^0 = 0).
- * - With all-GT and hTiming 'previous', SPARKLE is D-SOBA (§3.11) with each
+ * - With all-GT and hTiming 'previous', SPARKLE is D-SOBA (docs/algorithms.md) with each
  *   ATC direction (h, ∇_y g, Hz − ∇_y f) replaced by its gradient tracker: the
  *   same ATC form W(s − a·direction). On a complete graph with W = 11ᵀ/m the
  *   two coincide iterate for iterate (tested), and with one agent every mode
@@ -63,7 +63,7 @@
 import { z } from 'zod';
 import { add, axpy, lincomb, sub, type Vec } from '../linalg/vector.ts';
 import { mixRound } from '../network/link.ts';
-import { baseState, BatchPair, estimatorScratch, localEstimators, param, payloadLayout } from './blocks.ts';
+import { baseState, BatchPair, messageLayout, movingAverage, param, SobaEstimates } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 export const SPARKLE_MODES = ['gt', 'extra', 'ed'] as const;
@@ -124,30 +124,32 @@ function workspace(ctx: AgentContext, p: SparkleParams) {
     ['y', dy, p.yMode],
     ['z', dy, p.zMode],
   ] as const;
-  const blocks: Array<readonly [string, number]> = [];
+  const sizes: Record<string, number> = {};
   for (const [name, n, m] of specs) {
-    blocks.push([name, n]);
-    if (m === 'gt') blocks.push([`t${name}`, n]);
+    sizes[name] = n;
+    if (m === 'gt') sizes[`t${name}`] = n;
   }
-  const sent = payloadLayout<string>(blocks);
-  const mixed = payloadLayout<string>(blocks);
+  // ED needs the sent φ after the round, so the message is mixed into a second layout.
+  const sent = messageLayout(sizes);
+  const mixed = messageLayout(sizes);
+  const directions = new SobaEstimates(dx, dy);
   const empty = new Float64Array(0);
-  const level = (name: string, n: number, m: SparkleMode): Level => ({
+  const level = (name: string, n: number, m: SparkleMode, g: Vec): Level => ({
     mode: m,
-    sent: sent[name]!,
-    mixed: mixed[name]!,
-    sentT: m === 'gt' ? sent[`t${name}`]! : empty,
-    mixedT: m === 'gt' ? mixed[`t${name}`]! : empty,
-    g: new Float64Array(n),
+    sent: sent.blocks[name]!,
+    mixed: mixed.blocks[name]!,
+    sentT: m === 'gt' ? sent.blocks[`t${name}`]! : empty,
+    mixedT: m === 'gt' ? mixed.blocks[`t${name}`]! : empty,
+    g,
     scratch: new Float64Array(n),
   });
   return {
     batches: new BatchPair(ctx.oracle, ctx.batch),
-    scratch: estimatorScratch(dx, dy),
-    omega: new Float64Array(dx),
-    x: level('x', dx, p.xMode),
-    y: level('y', dy, p.yMode),
-    z: level('z', dy, p.zMode),
+    /** ω^k = ∇_x f − Jz, g_y^k = ∇_y g, g_z^k = Hz − ∇_y f at iterate k. */
+    directions,
+    x: level('x', dx, p.xMode, new Float64Array(dx)),
+    y: level('y', dy, p.yMode, directions.lowerGrad),
+    z: level('z', dy, p.zMode, directions.zGrad),
     sent: sent.payload,
     mixed: mixed.payload,
   };
@@ -193,11 +195,12 @@ function finish(L: Level, s: Vec, aux: Vec, a: number): void {
   }
 }
 
-async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: SparkleParams): Promise<SparkleState> {
+async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: SparkleParams): Promise<void> {
   ws.batches.draw(s.rng);
-  localEstimators(ctx.oracle, s.x, s.y, s.z, ws.batches, ws.scratch, ws.omega, ws.z.g, ws.y.g);
+  const omega = ws.directions.at(ctx.oracle, s.x, s.y, s.z, ws.batches).hypergrad;
+  // g_x^k = h^k = (1 − θ)h^{k−1} + θω^k ('current'), or h^{k−1} ('previous').
   if (p.hTiming === 'previous') ws.x.g.set(s.h);
-  lincomb(s.h, 1 - p.theta, s.h, p.theta, ws.omega);
+  movingAverage(s.h, p.theta, omega);
   if (p.hTiming === 'current') ws.x.g.set(s.h);
   prepare(ws.x, s.x, s.xAux, p.alpha);
   prepare(ws.y, s.y, s.yAux, p.beta);
@@ -207,7 +210,6 @@ async function step(s: SparkleState, ctx: AgentContext, ws: Workspace, p: Sparkl
   finish(ws.y, s.y, s.yAux, p.beta);
   finish(ws.z, s.z, s.zAux, p.gamma);
   s.t++;
-  return s;
 }
 
 /** Initial auxiliary vector of a level: GT 0, EXTRA −s^0, ED ψ^0 = s^0. */
@@ -221,7 +223,7 @@ function initialAux(m: SparkleMode, s0: Vec): Vec {
 export const sparkle: Algorithm<SparkleParams, SparkleState, Workspace> = {
   name: 'sparkle',
   problemClass: 'global',
-  paper: 'Zhu, Kong, Lu, Huang, Yuan, NeurIPS 2024, arXiv 2411.14166; update rule reconstructed (algorithms.md §3.14)',
+  paper: 'Zhu, Kong, Lu, Huang, Yuan, NeurIPS 2024, arXiv 2411.14166; update rule reconstructed (docs/decisions.md §9)',
   summary: 'Single-loop SOBA directions with a per-level heterogeneity correction (Exact Diffusion, EXTRA or gradient tracking) on x, y and z (reconstruction).',
   communicates: '1 round: per level its iterate block, plus its tracker under GT; d_x + 2d_y floats per message (all ED/EXTRA) up to 2d_x + 4d_y (all GT)',
   reconstruction: true,

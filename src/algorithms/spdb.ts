@@ -1,7 +1,7 @@
 /**
  * SPDB: stochastic primal-dual personalized bilevel baseline. Lu, Cui,
  * Squillante, Kingsbury, Horesh, ICASSP 2022. No primary pseudocode is at
- * hand: this is the [MEM] reconstruction of algorithms.md §3.14, a stochastic
+ * hand: this is the reconstruction of docs/decisions.md §9, a stochastic
  * primal-dual (augmented-Lagrangian) treatment of the consensus constraint
  * with a BSA-style Neumann estimate of the local hypergradient:
  *
@@ -13,7 +13,7 @@
  * ∇̂Φ_i = ∇_x f − ∇²_xθ g · h / L_g with the fixed-depth Neumann recursion
  * h = Σ_{j=0}^{n} Π (I − ∇²_θθ g(ζ^j)/L_g) ∇_θ f of depth n = n_k HVPs: by
  * default n_k = ⌈½ ln √(k+1)⌉ at iteration k (the sampling scheme L-PDBO's
- * experiment uses for SPDB, citing TTSA; §4.3), or a fixed `depth`. The
+ * experiment uses for SPDB, citing TTSA; docs/reproductions.md), or a fixed `depth`. The
  * Hessians-computed count of SEED-002 Table I is n_k per agent per iteration.
  * At a fixed point, L x = 0 (consensus) and Σ_i ∇̂Φ_i = 0, so with exact
  * oracles SPDB converges on heterogeneous agents up to the Neumann bias.
@@ -48,7 +48,7 @@ export interface SpdbState extends AgentStateBase {
 }
 
 /**
- * n_k = ⌈½ log √(k+1)⌉ = ⌈¼ log(k+1)⌉ Neumann terms at iteration k (§4.3), with
+ * n_k = ⌈½ log √(k+1)⌉ = ⌈¼ log(k+1)⌉ Neumann terms at iteration k (docs/reproductions.md), with
  * the natural log (default) or log₁₀: SEED-002 does not give the base, and
  * with log₁₀ n_k = 1 for every 1 ≤ k ≤ 9,999.
  */
@@ -80,7 +80,7 @@ function workspace(ctx: AgentContext, p: SpdbParams) {
 
 type Workspace = ReturnType<typeof workspace>;
 
-async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParams): Promise<SpdbState> {
+async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParams): Promise<void> {
   if (s.t === 0) s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
   const depth = typeof p.depth === 'string' ? Math.min(logDepthIn(s.t, p.depth === 'log10' ? 'log10' : 'ln'), p.maxDepth) : p.depth;
   ws.sample.drawWithDepth(s.rng, depth);
@@ -97,13 +97,12 @@ async function step(s: SpdbState, ctx: AgentContext, ws: Workspace, p: SpdbParam
   axpy(p.dualStep, ws.lx, s.q);
   axpy(-p.beta, ws.gy, s.y);
   s.t++;
-  return s;
 }
 
 export const spdb: Algorithm<SpdbParams, SpdbState, Workspace> = {
   name: 'spdb',
   problemClass: 'personalized',
-  paper: 'Lu, Cui, Squillante, Kingsbury, Horesh, ICASSP 2022; reconstruction per algorithms.md §3.14',
+  paper: 'Lu, Cui, Squillante, Kingsbury, Horesh, ICASSP 2022; reconstruction per docs/decisions.md §9',
   summary: 'Stochastic primal-dual consensus on x with a dual variable, Neumann hypergradient of growing depth, local SGD on θ.',
   communicates: '1 round: x, d_x floats per message',
   reconstruction: true,

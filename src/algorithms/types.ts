@@ -1,17 +1,26 @@
 /**
- * The algorithm contract (design.md §3): a pure pair over explicit state,
- * written per agent. `init` builds the agent's state; `step` advances it by
- * one iteration, communicating only through `ctx.link`. Everything that
- * carries information from one iteration to the next lives in the state
- * (iterates, trackers, estimators, RNG, counter), so a state can be saved and
- * resumed. Scratch buffers live in a workspace that `workspace` derives and
- * that holds nothing between iterations.
+ * The algorithm contract (docs/algorithms.md, "The contract"), written per
+ * agent: `init` builds the agent's state; `step` advances that state by one
+ * iteration **in place** (it overwrites the state's vectors and increments
+ * `t`, and resolves with nothing), communicating only through `ctx.link`.
+ * Everything that carries information from one iteration to the next lives in
+ * the state (iterates, trackers, estimators, RNG, counter), so a state can be
+ * serialized and resumed (`state.ts`). Scratch buffers live in a workspace
+ * that `workspace` derives once and that holds nothing between iterations.
+ *
+ * Parameters are typed end to end: an `Algorithm<P, S, W>` states its
+ * parameter type P through its zod schema, and `register` (registry.ts)
+ * parses raw config parameters with that schema and closes over the typed
+ * result, so the runner never handles untyped parameters.
  */
 import type { z } from 'zod';
 import type { Vec } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
 import type { AgentOracle, ProblemClass } from '../problems/types.ts';
 import type { Rng } from '../random/rng.ts';
+import type { StateView } from '../metrics/state-view.ts';
+
+export type { StateView };
 
 /** What an agent's algorithm may use: its own oracles, its link, sizes and seeds. */
 export interface AgentContext {
@@ -39,14 +48,6 @@ export interface AgentStateBase {
   y: Vec;
 }
 
-/** The iterates evaluators and traces look at. */
-export interface StateView {
-  readonly x: Vec;
-  readonly y: Vec;
-  readonly z?: Vec;
-  /** Prometheus's prox point x̃ (SEED-003 (6)), for its metric. */
-  readonly xTilde?: Vec;
-}
 
 export interface AlgorithmInfo {
   readonly name: string;
@@ -56,18 +57,58 @@ export interface AlgorithmInfo {
   readonly summary: string;
   /** What one iteration sends, e.g. "1 round: x − αh, y − βv, ẑ (d_x + 2d_y floats)". */
   readonly communicates: string;
-  /** True when the update rule is a reconstruction ([MEM] in algorithms.md). */
+  /** True when the update rule is a reconstruction (docs/decisions.md §9). */
   readonly reconstruction: boolean;
+  /** True (for these parameters) when the algorithm forms dense ∇²_yy g or ∇²_xy g matrices; problems with huge d_y refuse it. */
+  readonly formsDenseMatrices?: (params: Record<string, unknown>) => boolean;
 }
 
-export interface Algorithm<P, S extends AgentStateBase, W> extends AlgorithmInfo {
+/** Parameters after validation: a plain object of the algorithm's keys, defaults filled in. */
+export type AlgorithmParams = Readonly<Record<string, unknown>>;
+
+/**
+ * One algorithm with its parameter type P, state type S and workspace type W.
+ * Algorithm files export values of this type; the registry wraps them with
+ * `register`.
+ */
+export interface Algorithm<P extends AlgorithmParams, S extends AgentStateBase, W> extends AlgorithmInfo {
   /** Strict schema of the parameters, with defaults. */
   readonly params: z.ZodType<P>;
   init(ctx: AgentContext, params: P): S;
   workspace(ctx: AgentContext, params: P): W;
-  step(state: S, ctx: AgentContext, ws: W, params: P): Promise<S>;
+  /** Advances `state` by one iteration in place; resolves when the iteration's communication is done. */
+  step(state: S, ctx: AgentContext, ws: W, params: P): Promise<void>;
   view(state: S): StateView;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyAlgorithm = Algorithm<any, any, any>;
+declare const workspaceBrand: unique symbol;
+/** An agent's workspace as seen outside its algorithm: opaque, made by `workspace`, passed back to `step`. */
+export interface AgentWorkspace {
+  readonly [workspaceBrand]: true;
+}
+
+/**
+ * An algorithm bound to validated parameters: what the runner drives. States
+ * are seen as their common part; only states made by this binding's `init`
+ * (or deserialized from them) may be passed back.
+ */
+export interface ConfiguredAlgorithm extends AlgorithmInfo {
+  /** The validated parameters, defaults filled in (what the resolved config records). */
+  readonly values: AlgorithmParams;
+  init(ctx: AgentContext): AgentStateBase;
+  workspace(ctx: AgentContext): AgentWorkspace;
+  /** Advances `state` by one iteration in place. */
+  step(state: AgentStateBase, ctx: AgentContext, ws: AgentWorkspace): Promise<void>;
+  view(state: AgentStateBase): StateView;
+}
+
+/** A registered algorithm: its description and parameter schema; `configure` binds parameters. */
+export interface RegisteredAlgorithm extends AlgorithmInfo {
+  /** Strict schema of the parameters, with defaults (for listings and config resolution). */
+  readonly params: z.ZodType<AlgorithmParams>;
+  /**
+   * Parses `raw` parameters with the algorithm's schema (a ConfigError naming
+   * `<field>.<key>` on the first problem) and binds the typed result.
+   */
+  configure(raw: unknown, field?: string): ConfiguredAlgorithm;
+}

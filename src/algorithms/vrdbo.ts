@@ -2,8 +2,8 @@
  * VRDBO and MDBO: Gao, Gu, Thai, "Stochastic Bilevel Distributed
  * Optimization over a Network", AISTATS 2023 (arXiv 2206.15025). The
  * homogeneous-setting baselines of SEED-000. No primary pseudocode is at
- * hand: these are the [MEM] reconstructions of algorithms.md §3.14, i.e.
- * CD-BSVRGD (§3.1) without the auxiliary z, each agent estimating its
+ * hand: these are the reconstructions of docs/decisions.md §9, i.e.
+ * CD-BSVRGD (docs/algorithms.md) without the auxiliary z, each agent estimating its
  * hypergradient locally with a stochastic Neumann series (Ghadimi–Wang):
  *
  *   ∇̃F = ∇_x f(ξ⁰) − (K/L_g) ∇²_xy g(ζ⁰) Π_{j=1}^{k} (I − ∇²_yy g(ζ^j)/L_g) ∇_y f(ξ⁰),  k ~ U{0..K−1}
@@ -26,10 +26,9 @@
  * initial point (30 counted full-batch HVPs in the first step).
  */
 import { z } from 'zod';
-import { lincomb, type Vec } from '../linalg/vector.ts';
-import { mixRound } from '../network/link.ts';
-import { estimateLg, NeumannSample, neumannHypergradient, neumannSchema, neumannScratch } from '../hypergrad/neumann.ts';
-import { baseState, param, payloadLayout, stormUpdate, trackUpdate, interpolatedStep } from './blocks.ts';
+import type { Vec } from '../linalg/vector.ts';
+import { estimateLg, NeumannSample, neumannSchema } from '../hypergrad/neumann.ts';
+import { baseState, batchSizes, gossip, interpolatedStep, messageLayout, movingAverage, NeumannEstimates, param, stormCoefficient, stormUpdate, trackUpdate, type Blocks } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const shared = {
@@ -94,87 +93,71 @@ function init(ctx: AgentContext, label: string): VrdboState {
 
 function workspace(ctx: AgentContext, p: Params) {
   const { dx, dy } = ctx;
-  const sizes = (b: number | 'full' | undefined) => (b === undefined ? ctx.batch : { upper: b, lower: b });
   return {
-    first: new NeumannSample(ctx.oracle, sizes(p.batch0), p),
-    later: new NeumannSample(ctx.oracle, sizes(p.batch1), p),
-    scratch: neumannScratch(dx, dy),
-    initial: payloadLayout([['x', dx], ['y', dy]] as const),
-    full: payloadLayout([['x', dx], ['y', dy], ['p', dx], ['q', dy]] as const),
-    newF: new Float64Array(dx),
-    newY: new Float64Array(dy),
-    oldF: new Float64Array(dx),
-    oldY: new Float64Array(dy),
+    first: new NeumannSample(ctx.oracle, batchSizes(ctx, p.batch0), p),
+    later: new NeumannSample(ctx.oracle, batchSizes(ctx, p.batch1), p),
+    /** (∇̃F, ∇_y g) at the current and at the previous point, on the same sample. */
+    now: new NeumannEstimates(dx, dy),
+    before: new NeumannEstimates(dx, dy),
+    initial: messageLayout({ x: dx, y: dy }),
+    full: messageLayout({ x: dx, y: dy, p: dx, q: dy }),
     uPrev: new Float64Array(dx),
     vPrev: new Float64Array(dy),
     halfX: new Float64Array(dx),
     halfY: new Float64Array(dy),
+    /** VRDBO's STORM coefficients 1 − α_iη² (unused by MDBO). */
+    coef: [stormCoefficient(p.alpha1, p.eta), stormCoefficient(p.alpha2, p.eta)] as const,
   };
 }
 
 type Workspace = ReturnType<typeof workspace>;
 
-
-/** One estimate of (∇̃F, ∇_y g) at (x, y) on the drawn samples; ∇_y g shares the JVP's minibatch ζ⁰ (§7.10). */
-function estimates(ctx: AgentContext, s: VrdboState, ws: Workspace, sample: NeumannSample, x: Vec, y: Vec, outF: Vec, outY: Vec): void {
-  neumannHypergradient(ctx.oracle, x, y, sample, s.lg, ws.scratch, outF);
-  ctx.oracle.gradG(x, y, sample.lower[0]!, null, outY);
-}
-
-async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<VrdboState> {
-  let mixed: { x: Vec; y: Vec };
+async function step(s: VrdboState, ctx: AgentContext, ws: Workspace, p: Params, kind: 'storm' | 'momentum'): Promise<void> {
+  const o = ctx.oracle;
+  let mixed: Blocks<'x' | 'y'>;
   if (s.t === 0) {
-    s.lg = p.Lg ?? estimateLg(ctx.oracle, s.x, s.y);
+    // u₀ = ∇̃F(x₀, y₀), v₀ = ∇_y g(x₀, y₀); p₀ = u₀, q₀ = v₀.
+    s.lg = p.Lg ?? estimateLg(o, s.x, s.y);
     ws.first.draw(s.rng);
-    estimates(ctx, s, ws, ws.first, s.x, s.y, s.u, s.v);
+    const e = ws.now.at(o, s.x, s.y, ws.first, s.lg);
+    s.u.set(e.hypergrad);
+    s.v.set(e.lowerGrad);
     s.p.set(s.u);
     s.q.set(s.v);
-    const m = ws.initial;
-    m.x.set(s.x);
-    m.y.set(s.y);
-    await mixRound(ctx.link, m.payload, m.payload);
-    mixed = m;
+    mixed = await gossip(ctx.link, { x: s.x, y: s.y }, ws.initial);
   } else {
     ws.later.draw(s.rng);
-    estimates(ctx, s, ws, ws.later, s.x, s.y, ws.newF, ws.newY);
+    const now = ws.now.at(o, s.x, s.y, ws.later, s.lg);
     ws.uPrev.set(s.u);
     ws.vPrev.set(s.v);
     if (kind === 'storm') {
-      const e2 = p.eta * p.eta;
-      const c1 = Math.abs(1 - p.alpha1 * e2) < 1e-12 ? 0 : 1 - p.alpha1 * e2;
-      const c2 = Math.abs(1 - p.alpha2 * e2) < 1e-12 ? 0 : 1 - p.alpha2 * e2;
-      if (c1 !== 0 || c2 !== 0) estimates(ctx, s, ws, ws.later, s.xPrev, s.yPrev, ws.oldF, ws.oldY);
-      else {
-        ws.oldF.fill(0);
-        ws.oldY.fill(0);
-      }
-      stormUpdate(s.u, c1, ws.oldF, ws.newF);
-      stormUpdate(s.v, c2, ws.oldY, ws.newY);
+      // u_t = (1 − α₁η²)(u_{t−1} − ∇̃F(x_{t−1}, y_{t−1}; s_t)) + ∇̃F(x_t, y_t; s_t), v likewise.
+      const [c1, c2] = ws.coef;
+      const before = c1 !== 0 || c2 !== 0 ? ws.before.at(o, s.xPrev, s.yPrev, ws.later, s.lg) : ws.before.zero();
+      stormUpdate(s.u, c1, before.hypergrad, now.hypergrad);
+      stormUpdate(s.v, c2, before.lowerGrad, now.lowerGrad);
     } else {
-      lincomb(s.u, 1 - p.alpha1 * p.eta, s.u, p.alpha1 * p.eta, ws.newF);
-      lincomb(s.v, 1 - p.alpha2 * p.eta, s.v, p.alpha2 * p.eta, ws.newY);
+      // u_t = (1 − α₁η) u_{t−1} + α₁η ∇̃F(x_t, y_t; s_t), v likewise.
+      movingAverage(s.u, p.alpha1 * p.eta, now.hypergrad);
+      movingAverage(s.v, p.alpha2 * p.eta, now.lowerGrad);
     }
-    const m = ws.full;
-    m.x.set(s.x);
-    m.y.set(s.y);
-    m.p.set(s.p);
-    m.q.set(s.q);
-    await mixRound(ctx.link, m.payload, m.payload);
+    // p_t = Σ_j w_ij p_{t−1} + u_t − u_{t−1}, q likewise.
+    const m = await gossip(ctx.link, { x: s.x, y: s.y, p: s.p, q: s.q }, ws.full);
     trackUpdate(s.p, m.p, s.u, ws.uPrev);
     trackUpdate(s.q, m.q, s.v, ws.vPrev);
     mixed = m;
   }
+  // x_{t+1} = x_t + η(Σ_j w_ij x_t − β₁ p_t − x_t), y likewise.
   s.xPrev.set(s.x);
   s.yPrev.set(s.y);
   interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
   interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
   s.t++;
-  return s;
 }
 
 const common = {
   problemClass: 'global' as const,
-  paper: 'Gao, Gu, Thai, AISTATS 2023 (arXiv 2206.15025); reconstruction per algorithms.md §3.14',
+  paper: 'Gao, Gu, Thai, AISTATS 2023 (arXiv 2206.15025); reconstruction per docs/decisions.md §9',
   communicates: '1 round: (x, y, p, q), 2d_x + 2d_y floats per message (d_x + d_y at t = 0)',
   reconstruction: true,
   workspace,

@@ -4,6 +4,8 @@
  *
  *   seed, iterations, evalEvery,
  *   problem:   {type: quadratic, file} | {type: logreg-hpo, data, split, partition, batch}
+ *              | {type: binary-logreg-hpo, ...} | {type: mlp-meta, data, hidden, mu, batch}
+ *              | {type: hyper-cleaning, data, corruption, hidden, C, batch}
  *   topology:  {type, agents, mixing, p?, rows?, edges?, weights?}
  *   algorithm: {name, ...parameters of that algorithm}
  *   init:      {x?, y?, z?}        (default zeros, identical on all agents; each a number,
@@ -84,6 +86,50 @@ const binaryLogregProblem = z.strictObject({
   batch: batchSchema.default('full'),
 });
 
+const taskPartition = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('iid') }), z.strictObject({ type: z.literal('dirichlet'), alpha: z.number().positive() })], {
+  error: "expected {type: iid} or {type: dirichlet, alpha}",
+});
+const hiddenSizes = z
+  .array(z.number({ error: 'expected a positive integer' }).int({ error: 'hidden sizes must be positive integers' }).min(1, { error: 'hidden sizes must be positive integers' }), {
+    error: 'expected a list of positive integers, e.g. [20, 20]',
+  })
+  .min(1, { error: 'expected at least one hidden layer' });
+
+const mlpMetaProblem = z.strictObject({
+  type: z.literal('mlp-meta'),
+  data: z.strictObject({
+    source: z.enum(['mnist', 'cifar10', 'cifar10-synthetic'], { error: 'expected mnist, cifar10 or cifar10-synthetic' }),
+    /** cifar10: the folder holding the CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin). */
+    dir: z.string().min(1).optional(),
+    perAgent: int('perAgent', 1).default(1000),
+    /** same: F_i = G_i (the same samples); disjoint: the first half of the agent's samples is G_i, the second F_i. */
+    split: z.enum(['same', 'disjoint'], { error: 'expected same or disjoint' }).default('same'),
+    partition: taskPartition.default({ type: 'iid' }),
+    /** Use only the first testSamples test images (default: all). */
+    testSamples: int('testSamples', 1).optional(),
+  }),
+  hidden: hiddenSizes.default([20, 20]),
+  mu: z.number().positive().default(0.01),
+  batch: batchSchema.default(32),
+});
+
+const hyperCleaningProblem = z.strictObject({
+  type: z.literal('hyper-cleaning'),
+  data: z.strictObject({
+    source: z.enum(['fashion-mnist', 'mnist'], { error: 'expected fashion-mnist or mnist' }),
+    /** fashion-mnist: the folder with the four .gz IDX files (default /usr/share/datasets/fashion-mnist). */
+    dir: z.string().min(1).optional(),
+    trainPerAgent: int('trainPerAgent', 1).default(5000),
+    valPerAgent: int('valPerAgent', 1).default(1000),
+    partition: taskPartition.default({ type: 'iid' }),
+    testSamples: int('testSamples', 1).optional(),
+  }),
+  corruption: z.number({ error: 'expected a number in [0, 1)' }).min(0, { error: 'expected a number in [0, 1)' }).lt(1, { error: 'expected a number in [0, 1)' }).default(0.2),
+  hidden: hiddenSizes.default([300]),
+  C: z.number().min(0).default(1e-3),
+  batch: batchSchema.default(100),
+});
+
 export const topologySchema = z
   .strictObject({
     type: z.enum(['complete', 'ring', 'path', 'star', 'torus', 'exponential', 'erdos-renyi', 'custom']),
@@ -123,7 +169,7 @@ export const configSchema = z.strictObject({
   seed: z.number().int().min(0).default(1),
   iterations: int('iterations', 0).default(100),
   evalEvery: int('evalEvery', 1).default(10),
-  problem: z.discriminatedUnion('type', [quadraticProblem, logregProblem, binaryLogregProblem]),
+  problem: z.discriminatedUnion('type', [quadraticProblem, logregProblem, binaryLogregProblem, mlpMetaProblem, hyperCleaningProblem]),
   topology: topologySchema,
   algorithm: z.looseObject({ name: z.string({ error: 'expected an algorithm name' }) }),
   init: z.strictObject({ x: vectorInit.optional(), y: vectorInit.optional(), z: vectorInit.optional() }).default({}),
@@ -159,11 +205,24 @@ export type TopologyConfig = RunConfig['topology'];
 
 /** Validates a parsed config object and fills every default, including the algorithm's. */
 export function resolveConfig(raw: unknown): RunConfig {
-  const config = parseWith(configSchema, raw);
+  const config = parseWith(configSchema, withProblemDefaults(raw));
   const { name, ...rest } = config.algorithm;
-  const algorithm = getAlgorithm(name, 'algorithm.name');
-  const params = parseWith(algorithm.params, rest, 'algorithm') as Record<string, unknown>;
+  const params = getAlgorithm(name, 'algorithm.name').configure(rest, 'algorithm').values;
   return { ...config, algorithm: { name, ...params } };
+}
+
+/**
+ * Defaults that depend on the problem: hyper-cleaning's lower level is
+ * nonconvex (no ground truth), so `evaluation.groundTruth` defaults to false there.
+ */
+function withProblemDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const r = raw as Record<string, unknown>;
+  const problem = r.problem as Record<string, unknown> | undefined;
+  if (problem?.type !== 'hyper-cleaning') return raw;
+  const evaluation = r.evaluation;
+  if (evaluation !== undefined && (typeof evaluation !== 'object' || evaluation === null || 'groundTruth' in evaluation)) return raw;
+  return { ...r, evaluation: { ...(evaluation as object | undefined), groundTruth: false } };
 }
 
 /** Reads a YAML or JSON config file. */
@@ -193,6 +252,7 @@ export function withPathsFrom(config: RunConfig, base: string): RunConfig {
   const at = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const problem = config.problem;
   if (problem.type === 'quadratic') return { ...config, problem: { ...problem, file: at(problem.file) } };
+  if ((problem.type === 'mlp-meta' || problem.type === 'hyper-cleaning') && problem.data.dir) return { ...config, problem: { ...problem, data: { ...problem.data, dir: at(problem.data.dir) } } } as RunConfig;
   if (problem.type === 'logreg-hpo' && problem.data.source === 'libsvm') {
     const data = { ...problem.data, file: at(problem.data.file), ...(problem.data.testFile ? { testFile: at(problem.data.testFile) } : {}) };
     return { ...config, problem: { ...problem, data } };

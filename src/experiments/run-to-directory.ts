@@ -1,4 +1,7 @@
 /** Runs a config and stores it as a run directory (see RunDirectory). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataRecordJson } from '../data/record.ts';
 import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { RunDirectory } from './run-directory.ts';
@@ -30,6 +33,8 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
   try {
     rd.writeJson('config.resolved.json', config);
     rd.writeJson('topology.json', topologyJson(prepared.topology));
+    // What every agent holds (data.json; see src/data/record.ts).
+    if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
     const started = new Date().toISOString();
     const sinks: RunSinks = {
       row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
@@ -43,6 +48,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
       ...(outcome.divergence ? { divergence: outcome.divergence } : {}),
       algorithm: prepared.algorithm.name,
       problem: prepared.problem.type,
+      ...(prepared.problem.data ? { dataset: prepared.problem.data.dataset } : {}),
       agents: prepared.problem.m,
       dx: prepared.problem.dx,
       dy: prepared.problem.dy,

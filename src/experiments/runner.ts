@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { AnyAlgorithm } from '../algorithms/types.ts';
+import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
 import type { Vec } from '../linalg/vector.ts';
@@ -16,7 +16,7 @@ import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed, Rng } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime } from '../runtime/types.ts';
-import { buildProblem } from './build-problem.ts';
+import { buildProblem, checkProblemFits } from './build-problem.ts';
 import { DivergenceMonitor, type Divergence } from './divergence.ts';
 import type { RunConfig, TopologyConfig } from './config.ts';
 
@@ -49,8 +49,8 @@ export interface PreparedRun {
   readonly config: RunConfig;
   readonly topology: WeightedTopology;
   readonly problem: BilevelProblem;
-  readonly algorithm: AnyAlgorithm;
-  readonly params: Record<string, unknown>;
+  /** The algorithm bound to its parameters, re-checked through its schema. */
+  readonly algorithm: ConfiguredAlgorithm;
   readonly init: { readonly x: Vec; readonly y: Vec; readonly z: Vec };
 }
 
@@ -99,17 +99,20 @@ function initVector(value: RunConfig['init']['x'], n: number, field: string, wha
 /** Builds everything a run needs and checks it fits together, before anything is written. */
 export function prepareRun(config: RunConfig): PreparedRun {
   const { name, ...params } = config.algorithm;
-  const algorithm = getAlgorithm(name);
+  checkProblemFits(config, getAlgorithm(name), params);
+  const algorithm = getAlgorithm(name).configure(params, 'algorithm');
   const topology = buildRunTopology(config.topology, config.seed);
   const problem = buildProblem(config.problem, config.topology.agents, config.seed);
   if (problem.problemClass !== algorithm.problemClass)
     throw new ConfigError('algorithm.name', `${algorithm.name} solves ${algorithm.problemClass}-lower-level problems, but the problem is of class ${problem.problemClass}`);
+  // The problem's seeded start (e.g. network weights), unless the config sets x or y.
+  const start = problem.initialPoint?.(deriveSeed(config.seed, 'init'));
   const init = {
-    x: initVector(config.init.x, problem.dx, 'init.x', 'd_x', config.seed),
-    y: initVector(config.init.y, problem.dy, 'init.y', 'd_y', config.seed),
+    x: config.init.x === undefined && start?.x ? start.x : initVector(config.init.x, problem.dx, 'init.x', 'd_x', config.seed),
+    y: config.init.y === undefined && start?.y ? start.y : initVector(config.init.y, problem.dy, 'init.y', 'd_y', config.seed),
     z: initVector(config.init.z, problem.dy, 'init.z', 'd_y', config.seed),
   };
-  return { config, topology, problem, algorithm, params, init };
+  return { config, topology, problem, algorithm, init };
 }
 
 export interface RunSinks {

@@ -12,7 +12,7 @@
 import { cgWorkspace, conjugateGradient } from '../linalg/matrix.ts';
 import { axpy, consensusError, distSq, meanInto, norm2Sq, scale, type Vec } from '../linalg/vector.ts';
 import { fullBatch, type AgentOracle, type BilevelProblem } from '../problems/types.ts';
-import type { StateView } from '../algorithms/types.ts';
+import type { StateView } from './state-view.ts';
 import { newtonCg, type SmoothObjective } from './lower-solver.ts';
 
 /** What an evaluation row holds; the ground-truth fields are absent when `groundTruth` is off. */
@@ -40,6 +40,10 @@ export interface RowMetrics {
   interactMetric?: number;
   /** Class P with a prox point: Σ_i ‖x̃_i − x̄‖² + Σ_i ‖x_i − x̄‖² + Σ_i ‖y_i − y_i*(x_i)‖² (SEED-003 (2)). */
   prometheusMetric?: number;
+  /** Hyper-cleaning: of the samples flagged by σ(x̄_e) < 0.5, the fraction whose label was corrupted (NaN when none is flagged). */
+  cleaningPrecision?: number;
+  /** Hyper-cleaning: of the corrupted samples, the fraction flagged by σ(x̄_e) < 0.5. */
+  cleaningRecall?: number;
 }
 
 /** A full evaluation (ground truth on). */
@@ -214,6 +218,7 @@ export class Evaluator {
       meanInto(zBar, zs);
       values.consensusZ = consensusError(zs, zBar);
     }
+    if (p.extraMetrics) Object.assign(values, p.extraMetrics(xBar, yBar));
     if (p.testAccuracy) {
       const acc = p.testAccuracy;
       values.testAccuracy = global ? acc(xBar, yBar) : ys.reduce((s, y) => s + acc(xBar, y), 0) / m;

@@ -9,6 +9,7 @@
  * Derivative conventions (docs/decisions.md §0): ∇²_xy g is d_x × d_y;
  * JVP(v) = ∇²_xy g · v ∈ R^{d_x}; HVP(v) = ∇²_yy g · v ∈ R^{d_y}.
  */
+import type { DataRecord } from '../data/record.ts';
 import type { Vec } from '../linalg/vector.ts';
 
 export type ProblemClass = 'global' | 'personalized';
@@ -73,6 +74,20 @@ export interface BilevelProblem {
    * Closed-form ground truth, when the problem has one: y*(x) for class G
    * (agent ignored) or y_i*(x) for class P, and ∇Φ(x).
    */
+  /**
+   * A seeded starting point, identical on all agents (e.g. PyTorch-default
+   * network weights). The runner uses it for x and y unless the config's
+   * `init` sets them.
+   */
+  readonly initialPoint?: (seed: number) => { x?: Vec; y?: Vec };
+  /** Problem-specific columns of an evaluation row (e.g. cleaning precision/recall), from x̄ and ȳ. */
+  readonly extraMetrics?: (xBar: Vec, yBar: Vec) => Record<string, number>;
+  /** False when the lower level has no computable solution (nonconvex in y, or d_y too large): ground-truth evaluation is refused. */
+  readonly groundTruth?: boolean;
+  /** False when ∇²_yy g and ∇²_xy g must never be formed as dense matrices (d_y too large): algorithms that form them are refused. */
+  readonly denseMatrices?: boolean;
+  /** What each agent holds, written to data.json. */
+  readonly data?: DataRecord;
   readonly exact?: {
     lowerSolution(x: Vec, agent: number, out: Vec): void;
     hypergradient(x: Vec, out: Vec): void;

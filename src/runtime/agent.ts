@@ -5,7 +5,7 @@
  * so any runtime — this thread, a worker, a process on another host — can
  * build exactly the agents it hosts.
  */
-import type { AgentContext, AnyAlgorithm, StateView } from '../algorithms/types.ts';
+import type { AgentContext, AgentStateBase, AgentWorkspace, ConfiguredAlgorithm, StateView } from '../algorithms/types.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { allFinite } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
@@ -17,10 +17,9 @@ export interface HostedAgent {
   readonly id: number;
   readonly oracle: CountingOracle;
   readonly ctx: AgentContext;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  state: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly workspace: any;
+  /** Advanced in place by the algorithm's step. */
+  state: AgentStateBase;
+  readonly workspace: AgentWorkspace;
 }
 
 function batchSizes(batch: PreparedRun['config']['problem']['batch']): AgentContext['batch'] {
@@ -48,7 +47,7 @@ export function buildAgent(run: PreparedRun, id: number, link: AgentLink): Hoste
   if (!Number.isInteger(id) || id < 0 || id >= run.problem.m) throw new RangeError(`agent id ${id} is not in 0…${run.problem.m - 1}`);
   const oracle = new CountingOracle(run.problem.agents[id]!);
   const ctx = agentContext(run, id, link, oracle);
-  return { id, oracle, ctx, state: run.algorithm.init(ctx, run.params), workspace: run.algorithm.workspace(ctx, run.params) };
+  return { id, oracle, ctx, state: run.algorithm.init(ctx), workspace: run.algorithm.workspace(ctx) };
 }
 
 /** Names the first non-finite iterate among some agents' views, or null. */
@@ -79,14 +78,14 @@ export class AgentGroup {
     this.agents = [...ids].sort((a, b) => a - b).map((id) => buildAgent(run, id, link(id)));
   }
 
-  get algorithm(): AnyAlgorithm {
+  get algorithm(): ConfiguredAlgorithm {
     return this.run.algorithm;
   }
 
   /** One iteration of every hosted agent. */
   async step(): Promise<void> {
-    const { algorithm, params } = this.run;
-    await Promise.all(this.agents.map((a) => algorithm.step(a.state, a.ctx, a.workspace, params)));
+    const { algorithm } = this.run;
+    await Promise.all(this.agents.map((a) => algorithm.step(a.state, a.ctx, a.workspace)));
   }
 
   /** The hosted agents' iterates (live views of their states), in `agents` order. */

@@ -1,5 +1,5 @@
 /**
- * CD-BSVRGD (SEED-000 Algorithm 1; algorithms.md §3.1, §6.1, §7.1).
+ * CD-BSVRGD (SEED-000 Algorithm 1; docs/algorithms.md, docs/decisions.md §1).
  *
  * Theory: gradient tracking of the hypergradient estimator, of ∇_y g and of the
  * z-gradient, with z gossiped, makes every agent use global Hessian
@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BatchPair, estimatorScratch, localEstimators } from '../../src/algorithms/blocks.ts';
+import { BatchPair, SobaEstimates } from '../../src/algorithms/blocks.ts';
 import { cdBsvrgd } from '../../src/algorithms/cd-bsvrgd.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
@@ -87,7 +87,7 @@ test('cd-bsvrgd with α_iη² = 1 (the paper\'s experiments) is gradient-tracked
   const X = vec(dx), Y = vec(dy), Z = vec(dy), U = vec(dx), V = vec(dy), Wz = vec(dy), P = vec(dx), Q = vec(dy), R = vec(dy);
   const rngs = h.contexts.map((c) => new Rng(c.seed, 'cd-bsvrgd'));
   const pairs = problem.agents.map((o) => new BatchPair(o, { upper: 3, lower: 3 }));
-  const scratch = estimatorScratch(dx, dy);
+  const estimates = new SobaEstimates(dx, dy);
   const mix = (A: Float64Array[], i: number): Float64Array => {
     const out = new Float64Array(A[0]!.length);
     for (let j = 0; j < m; j++) for (let k = 0; k < out.length; k++) out[k]! += W[i * m + j]! * A[j]![k]!;
@@ -97,7 +97,10 @@ test('cd-bsvrgd with α_iη² = 1 (the paper\'s experiments) is gradient-tracked
     const newU = vec(dx), newV = vec(dy), newW = vec(dy);
     for (let i = 0; i < m; i++) {
       pairs[i]!.draw(rngs[i]!);
-      localEstimators(problem.agents[i]!, X[i]!, Y[i]!, Z[i]!, pairs[i]!, scratch, newU[i]!, newW[i]!, newV[i]!);
+      const e = estimates.at(problem.agents[i]!, X[i]!, Y[i]!, Z[i]!, pairs[i]!);
+      newU[i]!.set(e.hypergrad);
+      newW[i]!.set(e.zGrad);
+      newV[i]!.set(e.lowerGrad);
     }
     const mixedP = P.map((_, i) => mix(P, i)), mixedQ = Q.map((_, i) => mix(Q, i)), mixedR = R.map((_, i) => mix(R, i));
     const mixedX = X.map((_, i) => mix(X, i)), mixedY = Y.map((_, i) => mix(Y, i)), mixedZ = Z.map((_, i) => mix(Z, i));
@@ -127,9 +130,17 @@ test('cd-bsvrgd with α_iη² = 1 (the paper\'s experiments) is gradient-tracked
   for (const o of h.oracles) assert.equal(o.counts.calls.hvp, 30, 'no previous-point evaluations when the STORM coefficient is 0');
 });
 
-test('cd-bsvrgd projects z onto the ball of radius zRadius', async () => {
-  const { h } = await run({ ...STEPS, zRadius: 0.05 }, 1, { type: 'ring', agents: 5 }, 200);
-  for (const s of h.states) assert.ok(Math.sqrt((s.z as Float64Array).reduce((a: number, v: number) => a + v * v, 0)) <= 0.05 + 1e-12);
+test('cd-bsvrgd projects z onto the ball of radius zRadius (and the projection is active)', async () => {
+  const norm = (z: Float64Array) => Math.sqrt(z.reduce((a: number, v: number) => a + v * v, 0));
+  const free = await run(STEPS, 1, { type: 'ring', agents: 5 }, 200);
+  const R = 0.5 * Math.min(...free.h.states.map((s) => norm(s.z)));
+  assert.ok(R > 1e-3, `unprojected z moves away from 0 (min ‖z‖ = ${2 * R})`);
+  const { h } = await run({ ...STEPS, zRadius: R }, 1, { type: 'ring', agents: 5 }, 200);
+  for (const s of h.states) {
+    assert.ok(norm(s.z) <= R * (1 + 1e-12), `‖z‖ = ${norm(s.z)} > R = ${R}`);
+    // Fails if z stayed at 0: the projected z sits on (or next to) the sphere of radius R.
+    assert.ok(norm(s.z) >= 0.5 * R, `‖z‖ = ${norm(s.z)} far inside the ball of radius ${R}`);
+  }
 });
 
 test('cd-bsvrgd rejects bad parameters with a message naming the parameter', () => {

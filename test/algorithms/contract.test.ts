@@ -1,5 +1,5 @@
 /**
- * Contract tests every registered algorithm passes (design.md §6.5): it runs
+ * Contract tests every registered algorithm passes (docs/algorithms.md, "The contract"): it runs
  * from a config through the runner, the same config and seed give identical
  * rows, a different seed gives different rows under noise, its state
  * round-trips through serialization mid-run, and its rows show the
@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { ALGORITHMS } from '../../src/algorithms/registry.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
-import { runConfig, type MetricsRow } from '../../src/experiments/runner.ts';
+import { prepareRun, runConfig, type MetricsRow } from '../../src/experiments/runner.ts';
+import { getAlgorithm } from '../../src/algorithms/registry.ts';
 import { harness, randomQuadratic, tempDir, topology, writeQuadratic } from '../helpers.ts';
 
 const dir = tempDir();
@@ -67,4 +68,31 @@ test('contract: an algorithm of the wrong class is refused with a clear error', 
     algorithm: { name: 'd-soba' },
   });
   await assert.rejects(runConfig(config), /algorithm\.name: d-soba solves global-lower-level problems, but the problem is of class personalized/);
+});
+
+test('contract: prepareRun re-checks the parameters through the algorithm schema', () => {
+  const config = resolveConfig({
+    iterations: 1,
+    problem: { type: 'quadratic', file: files.global },
+    topology: { type: 'ring', agents: 5 },
+    algorithm: { name: 'd-soba' },
+  });
+  assert.equal(prepareRun(config).algorithm.values.alpha, 0.05);
+  assert.throws(() => prepareRun({ ...config, algorithm: { ...config.algorithm, alpha: -1 } }), /algorithm\.alpha: alpha must be > 0/);
+  assert.throws(() => prepareRun({ ...config, algorithm: { ...config.algorithm, alpah: 1 } }), /algorithm: unknown key 'alpah'/);
+});
+
+test('contract: step advances the state it is given in place and resolves with nothing', async () => {
+  const problem = randomQuadratic({ agents: 1, dx: 2, dy: 3, problemClass: 'global', heterogeneity: 0 }, 3);
+  const configured = getAlgorithm('d-soba').configure({ alpha: 0.1 });
+  assert.equal(configured.values.alpha, 0.1);
+  assert.equal(configured.values.beta, 0.1, 'defaults filled in');
+  const h = harness(getAlgorithm('d-soba'), { alpha: 0.1 }, problem, topology({ type: 'complete', agents: 1 }));
+  const state = h.states[0]!;
+  const before = Float64Array.from(state.y);
+  const result = await configured.step(state, h.contexts[0]!, h.workspaces[0]!);
+  assert.equal(result, undefined);
+  assert.equal(h.states[0], state, 'the same state object');
+  assert.equal(state.t, 1);
+  assert.notDeepEqual(Array.from(state.y), Array.from(before), 'y moved in place');
 });

@@ -1,5 +1,5 @@
 /**
- * D-SOBA-SO / D-SOBA-FO (SEED-004 Algorithm 1; algorithms.md §3.11–3.12, §7.2–7.3).
+ * D-SOBA-SO / D-SOBA-FO (SEED-004 Algorithm 1; docs/algorithms.md, docs/decisions.md §2–§3).
  *
  * What the theory predicts and what is pinned here:
  * - deterministic oracles, identical agents: every agent runs centralized
@@ -19,7 +19,7 @@ import { topologyFromMatrix } from '../../src/graph/index.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
 import { logregHpoProblem } from '../../src/problems/logreg-hpo.ts';
 import { quadraticProblem, parseQuadraticInstance, randomQuadraticInstance } from '../../src/problems/quadratic.ts';
-import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
+import type { BilevelProblem } from '../../src/problems/types.ts';
 import { BatchSampler } from '../../src/problems/batch.ts';
 import { Rng } from '../../src/random/rng.ts';
 import { harness, randomQuadratic, topology, runAndEvaluate } from '../helpers.ts';
@@ -120,7 +120,7 @@ test('d-soba-fo reaches the accuracy its δ allows: O(δ²) central, O(δ) forwa
 
 /**
  * Centralized SOBA as benchopt writes it (solvers/soba.py, algorithms.md
- * §3.13), with v = −z: y −= ρ∇_y g; v −= ρ(Hv + ∇_y f); x −= γ(J v + ∇_x f),
+ * docs/algorithms.md), with v = −z: y −= ρ∇_y g; v −= ρ(Hv + ∇_y f); x −= γ(J v + ∇_x f),
  * all at the old iterate. `delay` applies the x-direction one iteration late,
  * as D-SOBA's Algorithm 1 does with θ = 1.
  */
@@ -227,11 +227,54 @@ test('d-soba state round-trips through serialization: resuming gives the same it
   assert.deepEqual(serializeState(resumed.states), serializeState(straight.states));
 });
 
-test('d-soba metrics use the problem closed form: the hypergradient at x = 0 matches the evaluator before any step', () => {
-  const problem = randomQuadratic({ agents: 3, dx: 2, dy: 3, problemClass: 'global', heterogeneity: 1 }, 2);
-  const exact = new Float64Array(2);
-  problem.exact!.hypergradient(new Float64Array(2), exact);
-  const m = new Evaluator(problem).evaluate(problem.agents.map(() => ({ x: new Float64Array(2), y: new Float64Array(3), z: new Float64Array(3) })));
-  assert.ok(Math.abs(m.hypergradNormSq - (exact[0]! ** 2 + exact[1]! ** 2)) < 1e-12);
-  assert.ok(fullBatch().full);
+/** Solves A u = b by Gaussian elimination with partial pivoting (independent of the library's solvers). */
+function solveDense(A: number[][], b: number[]): number[] {
+  const n = b.length;
+  const M = A.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[piv]![c]!)) piv = r;
+    [M[c], M[piv]] = [M[piv]!, M[c]!];
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r]![c]! / M[c]![c]!;
+      for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
+    }
+  }
+  const u = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let acc = M[r]![n]!;
+    for (let k = r + 1; k < n; k++) acc -= M[r]![k]! * u[k]!;
+    u[r] = acc / M[r]![r]!;
+  }
+  return u;
+}
+
+test('d-soba metrics: the evaluator\'s hypergradient norm equals an independent closed form of ∇Φ for the averaged quadratic', () => {
+  const o = { agents: 3, dx: 2, dy: 3, problemClass: 'global' as const, heterogeneity: 1 };
+  const json = randomQuadraticInstance(o, 2);
+  const problem = randomQuadratic(o, 2);
+  const { dx, dy, agents } = json;
+  const zerosM = (r: number, c: number) => Array.from({ length: r }, () => new Array<number>(c).fill(0));
+  const mean = (pick: (a: (typeof agents)[number]) => number[][] | undefined, r: number, c: number) => {
+    const out = zerosM(r, c);
+    for (const a of agents) (pick(a) ?? zerosM(r, c)).forEach((row, i) => row.forEach((v, j) => (out[i]![j]! += v / agents.length)));
+    return out;
+  };
+  const meanV = (pick: (a: (typeof agents)[number]) => number[] | undefined, n: number) => mean((a) => [pick(a) ?? new Array<number>(n).fill(0)], 1, n)[0]!;
+  const Pyy = mean((a) => a.f.Pyy, dy, dy), Pyx = mean((a) => a.f.Pyx, dy, dx), Pxx = mean((a) => a.f.Pxx, dx, dx);
+  const Ayy = mean((a) => a.g.Ayy, dy, dy), Ayx = mean((a) => a.g.Ayx, dy, dx);
+  const py = meanV((a) => a.f.py, dy), px = meanV((a) => a.f.px, dx), ay = meanV((a) => a.g.ay, dy);
+  const mv = (M: number[][], v: number[]) => M.map((row) => row.reduce((s, m, j) => s + m * v[j]!, 0));
+  const mtv = (M: number[][], v: number[]) => M[0]!.map((_, j) => M.reduce((s, row, i) => s + row[j]! * v[i]!, 0));
+  for (const x of [[0, 0], [0.7, -1.3]]) {
+    // y*(x) = −Āyy⁻¹(Āyx x + āy);  ∇Φ(x) = P̄xx x + P̄yxᵀ y* + p̄x − Āyxᵀ Āyy⁻¹ (P̄yy y* + P̄yx x + p̄y).
+    const ystar = solveDense(Ayy, mv(Ayx, x).map((v, i) => -(v + ay[i]!)));
+    const w = solveDense(Ayy, mv(Pyy, ystar).map((v, i) => v + mv(Pyx, x)[i]! + py[i]!));
+    const grad = mv(Pxx, x).map((v, k) => v + mtv(Pyx, ystar)[k]! + px[k]! - mtv(Ayx, w)[k]!);
+    const expected = grad.reduce((s, v) => s + v * v, 0);
+    assert.ok(expected > 1e-3, 'a non-trivial hypergradient');
+    const view = { x: Float64Array.from(x), y: new Float64Array(dy), z: new Float64Array(dy) };
+    const m = new Evaluator(problem).evaluate(problem.agents.map(() => view));
+    assert.ok(Math.abs(m.hypergradNormSq - expected) < 1e-10 * expected, `${m.hypergradNormSq} vs ${expected}`);
+  }
 });

@@ -1,5 +1,5 @@
 /**
- * DSBO (reconstruction, algorithms.md §3.14).
+ * DSBO (reconstruction, docs/decisions.md §9).
  *
  * What the theory predicts and what is pinned here:
  * - deterministic oracles, identical agents: the JHIP iteration is a
@@ -10,7 +10,7 @@
  *   consensus floor). ‖∇Φ(x̄)‖² stalls at a floor that shrinks with the steps;
  * - counts: T + K + 1 rounds, T·d_y + K·d_x·d_y + d_x floats per message (the
  *   d_x × d_y matrix is sent K times), T ∇_y G, 1 Hessian, 1 Jacobian, 1 ∇F
- *   per iteration (§5: "d_x·d_y matrices", "Hessian and Jacobian matrices").
+ *   per iteration (docs/algorithms.md: "d_x·d_y matrices", "Hessian and Jacobian matrices").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

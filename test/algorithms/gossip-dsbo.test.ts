@@ -1,5 +1,5 @@
 /**
- * Gossip-DSBO (stand-in reconstruction, algorithms.md §3.14).
+ * Gossip-DSBO (stand-in reconstruction, docs/decisions.md §9).
  *
  * What the theory predicts and what is pinned here:
  * - deterministic oracles, identical agents: the trackers hold the (common)
@@ -11,7 +11,7 @@
  *   gossip are untracked, so ‖∇Φ(x̄)‖² still stalls at an O(β) + O(η) floor,
  *   well below DSBO's (whose JHIP adds an O(γ) consensus bias);
  * - counts: T + 1 rounds, T·d_y + d_x + d_y² + d_x·d_y floats per message,
- *   T ∇_y G, 1 Hessian, 1 Jacobian, 1 ∇F per iteration (§5: "d_x·d_y + d_y²").
+ *   T ∇_y G, 1 Hessian, 1 Jacobian, 1 ∇F per iteration (docs/algorithms.md: "d_x·d_y + d_y²").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * INTERACT, SVR-INTERACT, GT-DSGD and D-SGD (SEED-001; algorithms.md §3.2–3.5).
+ * INTERACT, SVR-INTERACT, GT-DSGD and D-SGD (SEED-001; docs/algorithms.md).
  *
  * Theory checked here, on random class-P quadratics (each agent its own
  * lower level y_i*(x) = argmin g_i(x, ·)) with exact (noise-free) oracles:
@@ -31,16 +31,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makeDataset } from '../../src/data/dataset.ts';
-import { dSgd, gtDsgd, interact, svrInteract } from '../../src/algorithms/interact.ts';
+import { dSgd, gtDsgd, interact, svrInteract, type InteractState } from '../../src/algorithms/interact.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
 import { symmetricEigen, zeros } from '../../src/linalg/matrix.ts';
 import { Evaluator, type MetricValues } from '../../src/metrics/evaluate.ts';
 import { ORACLE_KINDS, type OracleKind } from '../../src/problems/counting.ts';
 import { binaryLogregHpoProblem } from '../../src/problems/binary-logreg-hpo.ts';
 import { fullBatch, type BilevelProblem } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
-import { harness, randomQuadratic, topology, type Harness } from '../helpers.ts';
+import { harness, randomQuadratic, topology, type AnyAlgorithm, type Harness } from '../helpers.ts';
 
 const RING = { name: 'ring (6 agents)', agents: 6, topo: () => topology({ type: 'ring', agents: 6, mixing: 'laplacian' }) };
 const ER = { name: 'Erdős–Rényi p = 0.5 (8 agents)', agents: 8, topo: () => topology({ type: 'erdos-renyi', agents: 8, p: 0.5, mixing: 'laplacian' }, 1) };
@@ -60,12 +59,12 @@ function lowerLipschitz(problem: BilevelProblem): number {
   return L;
 }
 
-const evaluate = (algorithm: AnyAlgorithm, problem: BilevelProblem, h: Harness): MetricValues => new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s)));
+const evaluate = (problem: BilevelProblem, h: Harness): MetricValues => new Evaluator(problem).evaluate(h.views());
 
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: ReturnType<typeof RING.topo>, iterations: number) {
   const h = harness(algorithm, params, problem, topo);
   for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: evaluate(algorithm, problem, h) };
+  return { h, metrics: evaluate(problem, h) };
 }
 
 function assertConverged(m: MetricValues, tol = 1e-8): void {
@@ -83,15 +82,15 @@ for (const net of [RING, ER]) {
   test(`interact converges to x* on heterogeneous agents, ${net.name}, in 500 iterations; 𝔐 decreases below 1e-8`, async () => {
     const problem = quadratic(net.agents, 1);
     const h = harness(interact, STEPS(problem), problem, net.topo());
-    const metric: number[] = [evaluate(interact, problem, h).interactMetric!];
+    const metric: number[] = [evaluate(problem, h).interactMetric!];
     for (let t = 1; t <= 500; t++) {
       await h.step();
-      if (t % 50 === 0) metric.push(evaluate(interact, problem, h).interactMetric!);
+      if (t % 50 === 0) metric.push(evaluate(problem, h).interactMetric!);
     }
     assert.ok(metric[0]! > 1, `initial 𝔐 ${metric[0]}`);
     for (let k = 1; k < metric.length; k++) assert.ok(metric[k]! < metric[k - 1]!, `𝔐 not decreasing: ${metric.map((v) => v.toExponential(2))}`);
     assert.ok(metric.at(-1)! < 1e-8, `final 𝔐 ${metric.at(-1)}`);
-    assertConverged(evaluate(interact, problem, h));
+    assertConverged(evaluate(problem, h));
   });
 
   test(`svr-interact (q = 8, exact checkpoints) converges on heterogeneous agents, ${net.name}, in 600 iterations, with K = 200 recursive and with the default K = 10 conventional estimator`, async () => {
@@ -140,7 +139,7 @@ test("svr-interact 'estimatorAverage' checkpoints converge to the zero of the av
   const surrogate = new Float64Array(dx);
   const full = fullBatch();
   problem.agents.forEach((o, i) => {
-    const lg = avg.h.states[i].lg as number;
+    const lg = (avg.h.states[i] as InteractState).lg;
     const y = new Float64Array(dy);
     problem.exact!.lowerSolution(xBar, i, y);
     const fx = new Float64Array(dx);
@@ -172,9 +171,9 @@ test('d-sgd on heterogeneous agents stalls at a floor that shrinks when α and �
   const floor = async (params: Record<string, unknown>, n: number) => {
     const h = harness(dSgd, params, problem, RING.topo());
     for (let t = 0; t < n - 100; t++) await h.step();
-    const before = evaluate(dSgd, problem, h);
+    const before = evaluate(problem, h);
     for (let t = 0; t < 100; t++) await h.step();
-    const after = evaluate(dSgd, problem, h);
+    const after = evaluate(problem, h);
     assert.ok(Math.abs(after.hypergradNormSq - before.hypergradNormSq) < 1e-9 * after.hypergradNormSq, `not yet at the floor: ${before.hypergradNormSq} → ${after.hypergradNormSq}`);
     return after;
   };
@@ -309,7 +308,7 @@ test('svr-interact, gt-dsgd and d-sgd estimate L_g with 30 counted full-batch HV
       assert.equal(o.counts.calls.hvp, expectedHvp, algorithm.name);
       assert.ok(o.counts.samples.hvp >= 30 * 20, algorithm.name);
     }
-    for (const s of h.states) assert.ok((s.lg as number) > 0);
+    for (const s of h.states) assert.ok((s as InteractState).lg > 0);
   }
 });
 
@@ -353,14 +352,14 @@ test('same seed ⇒ identical states; another seed ⇒ different states (stochas
     const runSeed = async (seed: number) => {
       const h = harness(algorithm, params, problem, topo, { batch: 2, seed });
       for (let t = 0; t < 7; t++) await h.step();
-      return h.states;
+      return h;
     };
     const a = await runSeed(1);
-    assert.deepEqual(serializeState(await runSeed(1)), serializeState(a), algorithm.name);
+    assert.deepEqual(serializeState((await runSeed(1)).states), serializeState(a.states), algorithm.name);
     const b = await runSeed(2);
     // INTERACT is deterministic (full batches): the seed changes only its unused RNG.
-    if (algorithm === interact) assert.deepEqual(serializeState(b.map((s) => algorithm.view(s))), serializeState(a.map((s) => algorithm.view(s))));
-    else assert.notDeepEqual(serializeState(b.map((s) => algorithm.view(s))), serializeState(a.map((s) => algorithm.view(s))), algorithm.name);
+    if (algorithm === interact) assert.deepEqual(serializeState(b.views()), serializeState(a.views()));
+    else assert.notDeepEqual(serializeState(b.views()), serializeState(a.views()), algorithm.name);
   }
 });
 

@@ -1,5 +1,5 @@
 /**
- * L-PDBO (SEED-002 (6a)–(6d)) and the SPDB reconstruction (algorithms.md §3.14).
+ * L-PDBO (SEED-002 (6a)–(6d)) and the SPDB reconstruction (docs/decisions.md §9).
  *
  * Theory: L-PDBO gossips x with an untracked local hypergradient estimate, so
  * like decentralized gradient descent it converges exactly when the agents'
@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { lPdbo } from '../../src/algorithms/l-pdbo.ts';
 import { logDepth, spdb } from '../../src/algorithms/spdb.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
+import type { AnyAlgorithm } from '../helpers.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
 import type { BilevelProblem } from '../../src/problems/types.ts';
 import { harness, randomQuadratic, topology } from '../helpers.ts';
@@ -24,7 +24,7 @@ const SPDB = { alpha: 0.05, beta: 0.2, rho: 1, dualStep: 0.05, depth: 200 };
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, iterations: number, spec: Parameters<typeof topology>[0] = { type: 'ring', agents: problem.m }) {
   const h = harness(algorithm, params, problem, topology(spec));
   for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
+  return { h, metrics: new Evaluator(problem).evaluate(h.views()) };
 }
 
 const personalized = (heterogeneity: number, seed = 3, agents = 6) => randomQuadratic({ agents, dx: 4, dy: 5, problemClass: 'personalized', heterogeneity }, seed);

@@ -1,5 +1,5 @@
 /**
- * MA-DSBO and MA-DSBO-GT (reconstruction, algorithms.md §3.14).
+ * MA-DSBO and MA-DSBO-GT (reconstruction, docs/decisions.md §9).
  *
  * What the theory predicts and what is pinned here:
  * - deterministic oracles, identical agents: every agent runs the same
@@ -10,7 +10,7 @@
  * - with tracking (GT on every level) the fixed point solves the averaged
  *   problem exactly: convergence to machine precision;
  * - counts: T + N + 1 rounds, T·d_y + N·d_y + d_x floats per message
- *   (×2 with tracking), T ∇_y G, N HVP, 1 ∇F, 1 JVP per iteration (§5).
+ *   (×2 with tracking), T ∇_y G, N HVP, 1 ∇F, 1 JVP per iteration (docs/algorithms.md).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -92,7 +92,7 @@ test('ma-dsbo sends T + N + 1 rounds of d_y, d_y, d_x floats (×2 with tracking)
   }
 });
 
-test('ma-dsbo reproduces algorithms.md §4.1: 459,200 bytes per iteration (d_x = 200, d_y = 400, 8-node path, T = N = 10, fp32)', async () => {
+test('ma-dsbo reproduces the SEED-000 communication budget (docs/reproductions.md): 459,200 bytes per iteration (d_x = 200, d_y = 400, 8-node path, T = N = 10, fp32)', async () => {
   const dx = 200;
   const dy = 400;
   const Ayy = Array.from({ length: dy }, (_, i) => Array.from({ length: dy }, (_, j) => (i === j ? 1 : 0)));

@@ -1,6 +1,6 @@
 /**
  * Prometheus, Prometheus-SG, Prometheus-dir and Prox-DSGD (SEED-003,
- * algorithms.md §3.7–3.10) on random personalized-class quadratics.
+ * docs/algorithms.md) on random personalized-class quadratics.
  *
  * Theory used here:
  * - With deterministic oracles (noise 0) every estimator is exact up to the
@@ -15,7 +15,7 @@
  *   computed below by a long centralized proximal-gradient run on the exact
  *   hypergradient.
  * - With h = 0, Prometheus's x̃ = Π_X(x − u/τ) is Prometheus-dir's
- *   Π_X(x − τ′u) for τ′ = 1/τ (§6.8); both use the same sampling stream, so
+ *   Π_X(x − τ′u) for τ′ = 1/τ (docs/algorithms.md); both use the same sampling stream, so
  *   the runs coincide exactly, noise included.
  * - Prox-DSGD has no tracking: exact on identical agents, a floor on
  *   heterogeneous ones that shrinks with the step α (consensus error O(α²)).
@@ -28,7 +28,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { prometheus, prometheusDir, prometheusSg, proxDsgd } from '../../src/algorithms/prometheus.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
+import type { AnyAlgorithm } from '../helpers.ts';
 import { parseWith } from '../../src/experiments/zod-errors.ts';
 import { distSq, meanInto } from '../../src/linalg/vector.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
@@ -44,7 +44,7 @@ const heterogeneous = () => randomQuadratic({ agents: 6, dx: 4, dy: 5, problemCl
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, iterations: number, batch: number | 'full' = 4) {
   const h = harness(algorithm, params, problem, topology({ type: 'ring', agents: problem.m }), { batch });
   for (let t = 0; t < iterations; t++) await h.step();
-  const views = h.states.map((s) => algorithm.view(s));
+  const views = h.views();
   const xBar = new Float64Array(problem.dx);
   meanInto(xBar, views.map((v) => v.x));
   return { h, xBar, metrics: new Evaluator(problem).evaluate(views) };
@@ -101,7 +101,7 @@ test('box + ℓ₁: prometheus and prometheus-sg reach the constrained solution 
     assert.ok(Math.sqrt(distSq(xBar, xStar)) < 1e-6, `${algorithm.name}: x̄ = ${Array.from(xBar)}, x* = ${Array.from(xStar)}`);
     assert.ok(metrics.consensusX < 1e-12 && metrics.prometheusMetric! < 1e-8, JSON.stringify(metrics));
     // The prox points are feasible, and x̄ sits on the bound where x* does.
-    for (const st of h.states) assert.ok(Array.from(st.xTilde as Float64Array).every((v) => v >= -0.2 && v <= 0.6));
+    for (const st of h.views()) assert.ok(Array.from(st.xTilde!).every((v) => v >= -0.2 && v <= 0.6));
     for (let i = 0; i < problem.dx; i++) if (Math.abs(xStar[i]! - 0.6) < 1e-12) assert.ok(Math.abs(xBar[i]! - 0.6) < 1e-12, `coordinate ${i}: ${xBar[i]}`);
   }
   // Prometheus-dir ignores h: it converges to the minimizer of Φ over the box alone.

@@ -1,6 +1,6 @@
 /**
  * SLDBO (Dong, Ma, Yang, Yin, arXiv 2311.08945; reconstruction per
- * algorithms.md §3.14): single-loop SOBA with gradient tracking on x, y, z
+ * docs/decisions.md §9): single-loop SOBA with gradient tracking on x, y, z
  * and a projection of z.
  *
  * What the theory predicts and what is pinned here:

@@ -1,6 +1,6 @@
 /**
  * SPARKLE (Zhu, Kong, Lu, Huang, Yuan, NeurIPS 2024; reconstruction per
- * algorithms.md §3.14): D-SOBA directions with a per-level heterogeneity
+ * docs/decisions.md §9): D-SOBA directions with a per-level heterogeneity
  * correction (Exact Diffusion, EXTRA or gradient tracking).
  *
  * What the theory predicts and what is pinned here:
@@ -23,7 +23,7 @@ import { test } from 'node:test';
 import { dSoba } from '../../src/algorithms/d-soba.ts';
 import { sparkle, sparkleFloats } from '../../src/algorithms/sparkle.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
+import type { AnyAlgorithm } from '../helpers.ts';
 import { topologyFromMatrix } from '../../src/graph/index.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
 import type { BilevelProblem } from '../../src/problems/types.ts';
@@ -46,7 +46,7 @@ const label = (m: Modes) => `${m.xMode}/${m.yMode}/${m.zMode}`;
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, topo: Topo, iterations: number) {
   const h = harness(algorithm, params, problem, topo);
   for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
+  return { h, metrics: new Evaluator(problem).evaluate(h.views()) };
 }
 
 test('sparkle (default modes, ED) converges on identical agents over a ring', async () => {

@@ -1,5 +1,5 @@
 /**
- * VRDBO and MDBO ([MEM] reconstructions, algorithms.md §3.14).
+ * VRDBO and MDBO (reconstructions, docs/decisions.md §9).
  *
  * Theory: both track their local hypergradient estimates, so consensus is
  * exact; but each agent inverts only its own Hessian, so on heterogeneous
@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import type { AnyAlgorithm } from '../../src/algorithms/types.ts';
+import type { AnyAlgorithm } from '../helpers.ts';
 import { mdbo, vrdbo } from '../../src/algorithms/vrdbo.ts';
 import { choleskySolve, gemv, symmetricEigen, zeros } from '../../src/linalg/matrix.ts';
 import { Evaluator } from '../../src/metrics/evaluate.ts';
@@ -28,7 +28,7 @@ const PARAMS: Record<string, Record<string, unknown>> = {
 async function run(algorithm: AnyAlgorithm, params: Record<string, unknown>, problem: BilevelProblem, iterations: number) {
   const h = harness(algorithm, params, problem, topology({ type: 'ring', agents: problem.m }));
   for (let t = 0; t < iterations; t++) await h.step();
-  return { h, metrics: new Evaluator(problem).evaluate(h.states.map((s) => algorithm.view(s))) };
+  return { h, metrics: new Evaluator(problem).evaluate(h.views()) };
 }
 
 /** (1/m) Σ_i local hypergradient at (x, y), with explicit local Hessians. */
