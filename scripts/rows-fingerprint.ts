@@ -57,7 +57,7 @@ function bits(v: number): string {
 
 function fingerprintRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) if (!TIMING.test(k)) out[k] = typeof v === 'number' ? bits(v) : v;
+  for (const [k, v] of Object.entries(row)) if (!TIMING.test(k)) out[k] = typeof v === "number" ? bits(v) : Array.isArray(v) ? v.map((e) => (typeof e === "number" ? bits(e) : e)) : v;
   return out;
 }
 
@@ -124,7 +124,7 @@ function compare(before: string, after: string): number {
       for (const col of Object.keys(x.rows[i]!)) {
         if (!(col in y.rows[i]!)) continue; // a column removed later is reported once below
         values++;
-        if (x.rows[i]![col] !== y.rows[i]![col]) diffs.push(`row ${i} ${col}: ${String(x.rows[i]![col])} → ${String(y.rows[i]![col])}`);
+        if (JSON.stringify(x.rows[i]![col]) !== JSON.stringify(y.rows[i]![col])) diffs.push(`row ${i} ${col}: ${String(x.rows[i]![col])} → ${String(y.rows[i]![col])}`);
       }
       rows++;
     }
