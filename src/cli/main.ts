@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, environmentError } from '../errors.ts';
 import { createUniqueFolder } from '../experiments/run-directory.ts';
 import { writeNewFile } from './write-file.ts';
+import { versionLine } from './version.ts';
 import { runtimeFor, transportParser, type Transport } from './transport.ts';
 import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
@@ -51,6 +52,12 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command();
   program.name('dbo').description('Decentralized stochastic bilevel optimization: run, compare and measure algorithms.').option('--debug', 'print stack traces on errors').exitOverride();
+  // The version line runs git, so it is built only when asked for.
+  program.option('-V, --version', 'print the dbo version, git commit and Node version');
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    console.log(versionLine());
+    return 0;
+  }
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   program
