@@ -134,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { type: string; agents: number; mixing?: string; p?: number; rows?: number; seed: number; ringFallback?: boolean }) => {
       const { topologySchema } = await import('../experiments/config.ts');
       const { parseWith } = await import('../experiments/zod-errors.ts');
-      const { buildRunTopology } = await import('../experiments/runner.ts');
+      const { buildRunTopology } = await import('../experiments/topology.ts');
       const spec = parseWith(
         topologySchema,
         { type: opts.type, agents: opts.agents, ...(opts.mixing ? { mixing: opts.mixing } : {}), ...(opts.p !== undefined ? { p: opts.p } : {}), ...(opts.rows !== undefined ? { rows: opts.rows } : {}), ...(opts.ringFallback ? { ringFallback: true } : {}) },

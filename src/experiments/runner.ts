@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
 import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
-import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
+import type { WeightedTopology } from '../graph/index.ts';
 import type { Vec } from '../linalg/vector.ts';
 import { Evaluator, type RowMetrics } from '../metrics/evaluate.ts';
 import { ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
@@ -18,7 +18,8 @@ import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { buildProblem, checkProblemFits } from './build-problem.ts';
 import { DivergenceMonitor, type Divergence } from './divergence.ts';
-import type { RunConfig, TopologyConfig } from './config.ts';
+import type { RunConfig } from './config.ts';
+import { buildRunTopology } from './topology.ts';
 
 /** One row of metrics.jsonl. Oracle columns are network totals of calls (and samples) by kind. */
 export type MetricsRow = {
@@ -52,35 +53,6 @@ export interface PreparedRun {
   /** The algorithm bound to its parameters, re-checked through its schema. */
   readonly algorithm: ConfiguredAlgorithm;
   readonly init: { readonly x: Vec; readonly y: Vec; readonly z: Vec };
-}
-
-export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
-  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
-  if (t.type === 'ring' && t.selfWeight !== undefined) return topologyFromMatrix(lazyRingWeights(t.agents, t.selfWeight), t.agents, 'topology');
-  const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
-  const seedT = deriveSeed(seed, 'topology');
-  switch (t.type) {
-    case 'erdos-renyi':
-      return buildTopology({ ...base, type: t.type, p: t.p! }, seedT);
-    case 'torus':
-      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}) }, seedT);
-    case 'custom':
-      return buildTopology({ ...base, type: t.type, edges: t.edges! }, seedT);
-    default:
-      return buildTopology({ ...base, type: t.type }, seedT);
-  }
-}
-
-/** The lazy ring's mixing matrix: w_ii = s, each ring neighbour (1 − s)/degree (doubly stochastic: the ring is regular). */
-export function lazyRingWeights(m: number, s: number): number[][] {
-  const w: number[][] = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 1 : 0)));
-  if (m < 2) return w;
-  for (let i = 0; i < m; i++) {
-    const nbrs = new Set([(i + 1) % m, (i + m - 1) % m]);
-    w[i]![i] = s;
-    for (const j of nbrs) w[i]![j] = (1 - s) / nbrs.size;
-  }
-  return w;
 }
 
 function initVector(value: RunConfig['init']['x'], n: number, field: string, what: string, seed: number): Vec {
