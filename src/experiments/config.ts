@@ -17,7 +17,7 @@
  * schema, with its defaults filled in, so the resolved config is complete.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { getAlgorithm } from '../algorithms/registry.ts';
@@ -247,9 +247,9 @@ export function loadConfig(path: string): RunConfig {
   return withPathsFrom(resolveConfig(raw), dirname(path));
 }
 
-/** Rewrites the config's relative file paths as paths relative to `base`. */
+/** Rewrites the config's relative file paths as absolute paths, taken relative to `base` (so a run's config.resolved.json reruns from anywhere). */
 export function withPathsFrom(config: RunConfig, base: string): RunConfig {
-  const at = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const problem = config.problem;
   if (problem.type === 'quadratic') return { ...config, problem: { ...problem, file: at(problem.file) } };
   if ((problem.type === 'mlp-meta' || problem.type === 'hyper-cleaning') && problem.data.dir) return { ...config, problem: { ...problem, data: { ...problem.data, dir: at(problem.data.dir) } } } as RunConfig;

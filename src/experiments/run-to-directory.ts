@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { dataRecordJson } from '../data/record.ts';
 import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
+import { runProvenance } from './provenance.ts';
 import { RunDirectory } from './run-directory.ts';
 import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
 
@@ -29,6 +30,7 @@ export interface RunToDirectoryOptions {
  */
 export async function runToDirectory(config: RunConfig, dir: string, options: RunToDirectoryOptions = {}): Promise<StoredRun> {
   const prepared = prepareRun(config);
+  const provenance = runProvenance(config, prepared.problem.data);
   const rd = options.unique ? RunDirectory.createUnique(dir) : RunDirectory.create(dir, options.force ?? false);
   try {
     rd.writeJson('config.resolved.json', config);
@@ -56,6 +58,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
       finished: new Date().toISOString(),
       timing: outcome.timing,
       final: outcome.rows.at(-1) ?? null,
+      provenance,
     });
     rd.finish(options.force ?? false);
     return { ...outcome, dir: rd.dir };
