@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
-import { defaultOutDir, missingProblems, reproduce } from '../experiments/reproduce/driver.ts';
-import { PRESETS, findPreset } from '../experiments/reproduce/registry.ts';
-import { progressReporter } from './progress.ts';
+// The preset registry, the driver (and through it the runner) and the
+// progress bars are imported inside the action, so that `dbo --help` and the
+// other commands do not load them (start-up time).
 
 function positiveInteger(option: string): (value: string) => number {
   return (value) => {
@@ -18,7 +18,9 @@ function positiveInteger(option: string): (value: string) => number {
 }
 
 /** The `--list` text: one block per experiment with its estimated cost. */
-export function listPresets(): string {
+export async function listPresets(): Promise<string> {
+  const { PRESETS } = await import('../experiments/reproduce/registry.ts');
+  const { missingProblems } = await import('../experiments/reproduce/driver.ts');
   const lines = ['The 15 experiments of the five source papers (estimated wall-clock cost on 2 cores, one seed):', ''];
   for (const p of PRESETS) {
     const missing = missingProblems(p);
@@ -45,9 +47,12 @@ export function registerReproduce(program: Command): void {
     .action(async (experiment: string | undefined, opts: { list?: boolean; seeds: number; quick?: boolean; out?: string; libsvmDir?: string; iterations?: number; quiet?: boolean }) => {
       if (opts.list || experiment === undefined) {
         if (!opts.list) throw new ConfigError('experiment', 'expected an experiment ID or --list');
-        console.log(listPresets());
+        console.log(await listPresets());
         return;
       }
+      const { findPreset } = await import('../experiments/reproduce/registry.ts');
+      const { defaultOutDir, reproduce } = await import('../experiments/reproduce/driver.ts');
+      const { progressReporter } = await import('./progress.ts');
       const preset = findPreset(experiment);
       const quick = opts.quick ?? false;
       const out = opts.out ?? defaultOutDir(preset, quick);
