@@ -6,7 +6,8 @@
  *   problem:   {type: quadratic, file} | {type: logreg-hpo, data, split, partition, batch}
  *              | {type: binary-logreg-hpo, ...} | {type: mlp-meta, data, hidden, mu, batch}
  *              | {type: hyper-cleaning, data, corruption, hidden, C, batch}
- *   topology:  {type, agents, mixing, p?, rows?, edges?, weights?}
+ *   topology:  {type: complete|ring|path|star|exponential, agents, mixing?} | {type: ring, selfWeight?}
+ *              | {type: torus, rows?, ringFallback?} | {type: erdos-renyi, p} | {type: custom, edges | weights}
  *   algorithm: {name, ...parameters of that algorithm}
  *   init:      {x?, y?, z?}        (default zeros, identical on all agents; each a number,
  *                                    an array, or {type: normal, std, mean?} seeded by `seed`)
@@ -130,35 +131,92 @@ const hyperCleaningProblem = z.strictObject({
   batch: batchSchema.default(100),
 });
 
-export const topologySchema = z
+const TOPOLOGY_CONFIG_TYPES = ['complete', 'ring', 'path', 'star', 'torus', 'exponential', 'erdos-renyi', 'custom'] as const;
+const mixingRule = z.enum(['laplacian', 'metropolis', 'uniform']).optional();
+/** A key another topology type takes: given here, it is refused with `message` naming that type. */
+const refused = (message: string) => z.never({ error: message }).optional();
+/** The keys `type` does not take, each refused with a line saying which type takes it. */
+const notTaken = (type: string) => ({
+  p: refused(`only erdos-renyi takes p (type is ${type})`),
+  rows: refused(`only torus takes rows (type is ${type})`),
+  edges: refused(`only custom takes edges or weights (type is ${type})`),
+  weights: refused(`only custom takes edges or weights (type is ${type})`),
+  selfWeight: refused(`only ring takes selfWeight (type is ${type})`),
+  ringFallback: refused(`only torus takes ringFallback (type is ${type})`),
+  allowNegativeWeights: refused('only a custom weights matrix takes allowNegativeWeights'),
+});
+const plainTopology = <T extends 'complete' | 'path' | 'star' | 'exponential'>(type: T) =>
+  z.strictObject({ type: z.literal(type), agents: int('agents', 1), mixing: mixingRule, ...notTaken(type) });
+
+const ringTopology = z
   .strictObject({
-    type: z.enum(['complete', 'ring', 'path', 'star', 'torus', 'exponential', 'erdos-renyi', 'custom']),
+    type: z.literal('ring'),
     agents: int('agents', 1),
-    mixing: z.enum(['laplacian', 'metropolis', 'uniform']).optional(),
-    p: z.number().gt(0).max(1).optional(),
-    rows: int('rows', 1).optional(),
-    edges: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
-    weights: z.array(z.array(z.number())).optional(),
+    mixing: mixingRule,
+    ...notTaken('ring'),
     /** Lazy ring: w_ii = selfWeight, the rest split evenly between the two neighbours (SEED-004's "adjusted ring": 0.5). */
     selfWeight: z.number().min(0).lt(1).optional(),
-    /** torus only: build a ring when agents is prime (otherwise an error names the nearest valid sizes). */
-    ringFallback: z.boolean().optional(),
-    /** custom weights only: accept negative entries (ρ = ‖W − 11ᵀ/m‖₂ < 1 is still required). */
+  })
+  .superRefine((t, ctx) => {
+    if (t.selfWeight !== undefined && t.mixing !== undefined) ctx.addIssue({ code: 'custom', path: ['mixing'], message: 'selfWeight sets the ring weights itself; remove mixing' });
+  });
+
+const torusTopology = z.strictObject({
+  type: z.literal('torus'),
+  agents: int('agents', 1),
+  mixing: mixingRule,
+  ...notTaken('torus'),
+  rows: int('rows', 1).optional(),
+  /** Build a ring when agents is prime (otherwise an error names the nearest valid sizes). */
+  ringFallback: z.boolean().optional(),
+});
+
+const erdosRenyiTopology = z.strictObject({
+  type: z.literal('erdos-renyi'),
+  agents: int('agents', 1),
+  mixing: mixingRule,
+  ...notTaken('erdos-renyi'),
+  p: z
+    .number({ error: (iss) => (iss.input === undefined ? 'required for erdos-renyi: edge probability in (0, 1]' : undefined) })
+    .gt(0)
+    .max(1),
+});
+
+type Edges = Array<[number, number]>;
+/** custom: exactly one of `edges` (weighted by the mixing rule) or `weights` (the full mixing matrix). */
+type CustomTopology =
+  | { type: 'custom'; agents: number; mixing?: 'laplacian' | 'metropolis' | 'uniform'; edges: Edges; weights?: undefined; allowNegativeWeights?: undefined }
+  | { type: 'custom'; agents: number; mixing?: undefined; edges?: undefined; weights: number[][]; allowNegativeWeights?: boolean };
+const customTopology = z
+  .strictObject({
+    type: z.literal('custom'),
+    agents: int('agents', 1),
+    mixing: mixingRule,
+    ...notTaken('custom'),
+    edges: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
+    weights: z.array(z.array(z.number())).optional(),
+    /** weights only: accept negative entries (ρ = ‖W − 11ᵀ/m‖₂ < 1 is still required). */
     allowNegativeWeights: z.boolean().optional(),
   })
   .superRefine((t, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (t.type === 'erdos-renyi' && t.p === undefined) issue('p', 'required for erdos-renyi: edge probability in (0, 1]');
-    if (t.type !== 'erdos-renyi' && t.p !== undefined) issue('p', `only erdos-renyi takes p (type is ${t.type})`);
-    if (t.type !== 'torus' && t.rows !== undefined) issue('rows', `only torus takes rows (type is ${t.type})`);
-    if (t.type === 'custom' && (t.edges === undefined) === (t.weights === undefined)) issue('edges', 'custom topology needs exactly one of edges (with a mixing rule) or weights (a full matrix)');
-    if (t.type !== 'custom' && (t.edges !== undefined || t.weights !== undefined)) issue(t.edges ? 'edges' : 'weights', `only custom takes edges or weights (type is ${t.type})`);
+    if ((t.edges === undefined) === (t.weights === undefined)) issue('edges', 'custom topology needs exactly one of edges (with a mixing rule) or weights (a full matrix)');
     if (t.weights !== undefined && t.mixing !== undefined) issue('mixing', 'a custom weights matrix is its own mixing rule; remove mixing');
-    if (t.selfWeight !== undefined && t.type !== 'ring') issue('selfWeight', `only ring takes selfWeight (type is ${t.type})`);
-    if (t.selfWeight !== undefined && t.mixing !== undefined) issue('mixing', 'selfWeight sets the ring weights itself; remove mixing');
-    if (t.type !== 'torus' && t.ringFallback !== undefined) issue('ringFallback', `only torus takes ringFallback (type is ${t.type})`);
     if (t.weights === undefined && t.allowNegativeWeights !== undefined) issue('allowNegativeWeights', 'only a custom weights matrix takes allowNegativeWeights');
-  });
+  })
+  // The checks above make the value one of the two shapes; say so to the type system (the value is unchanged).
+  .transform((t) => t as CustomTopology);
+
+/**
+ * The `topology` section: a union on `type` whose members map one to one onto
+ * src/graph's TopologySpec (plus the lazy ring's selfWeight and a custom weights
+ * matrix, which are built from their matrices).
+ */
+export const topologySchema = z.discriminatedUnion(
+  'type',
+  [plainTopology('complete'), ringTopology, plainTopology('path'), plainTopology('star'), torusTopology, plainTopology('exponential'), erdosRenyiTopology, customTopology],
+  { error: (iss) => (iss.code === 'invalid_union' ? `Invalid option: expected one of ${TOPOLOGY_CONFIG_TYPES.map((t) => JSON.stringify(t)).join('|')}` : undefined) },
+);
 
 /** A seeded random start, identical on all agents: entries i.i.d. N(mean, std²) (opt-in, e.g. SEED-002's θ⁰). */
 const randomInit = z.strictObject({ type: z.literal('normal'), mean: z.number().default(0), std: z.number().positive() });

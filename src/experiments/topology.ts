@@ -2,7 +2,7 @@
  * Builds a run's weighted topology from its config (the `topology` section),
  * without the runner, so that `dbo topology` and the runtimes can use it alone.
  */
-import { buildTopology, topologyFromMatrix, type WeightedTopology } from '../graph/index.ts';
+import { buildTopology, topologyFromMatrix, type MixingRule, type WeightedTopology } from '../graph/index.ts';
 import { deriveSeed } from '../random/rng.ts';
 import type { TopologyConfig } from './config.ts';
 
@@ -12,20 +12,26 @@ import type { TopologyConfig } from './config.ts';
  * built by src/graph under its mixing rule, seeded from the run seed.
  */
 export function buildRunTopology(t: TopologyConfig, seed: number): WeightedTopology {
-  if (t.type === 'custom' && t.weights) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
-  if (t.type === 'ring' && t.selfWeight !== undefined) return topologyFromMatrix(lazyRingWeights(t.agents, t.selfWeight), t.agents, 'topology');
-  const base = { agents: t.agents, ...(t.mixing ? { mixing: t.mixing } : {}) };
   const seedT = deriveSeed(seed, 'topology');
   switch (t.type) {
-    case 'erdos-renyi':
-      return buildTopology({ ...base, type: t.type, p: t.p! }, seedT);
-    case 'torus':
-      return buildTopology({ ...base, type: t.type, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}) }, seedT);
     case 'custom':
-      return buildTopology({ ...base, type: t.type, edges: t.edges! }, seedT);
+      if (t.weights !== undefined) return topologyFromMatrix(t.weights, t.agents, 'topology', { allowNegativeWeights: t.allowNegativeWeights === true });
+      return buildTopology({ type: t.type, agents: t.agents, edges: t.edges, ...mixingOf(t) }, seedT);
+    case 'ring':
+      if (t.selfWeight !== undefined) return topologyFromMatrix(lazyRingWeights(t.agents, t.selfWeight), t.agents, 'topology');
+      return buildTopology({ type: t.type, agents: t.agents, ...mixingOf(t) }, seedT);
+    case 'erdos-renyi':
+      return buildTopology({ type: t.type, agents: t.agents, p: t.p, ...mixingOf(t) }, seedT);
+    case 'torus':
+      return buildTopology({ type: t.type, agents: t.agents, ...(t.rows ? { rows: t.rows } : {}), ...(t.ringFallback ? { ringFallback: true } : {}), ...mixingOf(t) }, seedT);
     default:
-      return buildTopology({ ...base, type: t.type }, seedT);
+      return buildTopology({ type: t.type, agents: t.agents, ...mixingOf(t) }, seedT);
   }
+}
+
+/** `{mixing}` when the config names a rule, else nothing (src/graph applies its default). */
+function mixingOf(t: { mixing?: MixingRule | undefined }): { mixing?: MixingRule } {
+  return t.mixing ? { mixing: t.mixing } : {};
 }
 
 /** The lazy ring's mixing matrix: w_ii = s, each ring neighbour (1 − s)/degree (doubly stochastic: the ring is regular). */
