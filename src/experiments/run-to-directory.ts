@@ -6,6 +6,7 @@ import { topologyJson } from '../graph/index.ts';
 import type { RunConfig } from './config.ts';
 import { runProvenance } from './provenance.ts';
 import { RunDirectory } from './run-directory.ts';
+import { checkConfigSize, checkRunSize } from './size-limits.ts';
 import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
 
 export interface StoredRun extends RunOutcome {
@@ -29,7 +30,9 @@ export interface RunToDirectoryOptions {
  * partial directory.
  */
 export async function runToDirectory(config: RunConfig, dir: string, options: RunToDirectoryOptions = {}): Promise<StoredRun> {
+  checkConfigSize(config);
   const prepared = prepareRun(config);
+  checkRunSize(config, prepared.problem, dir);
   const provenance = runProvenance(config, prepared.problem.data);
   const rd = options.unique ? RunDirectory.createUnique(dir) : RunDirectory.create(dir, options.force ?? false);
   try {
