@@ -4,6 +4,7 @@
  * naming the file and the field.
  */
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { DataError } from '../errors.ts';
 import { choleskySolve, fromRows, zeros, type Matrix } from '../linalg/matrix.ts';
 import type { Vec } from '../linalg/vector.ts';
@@ -26,26 +27,74 @@ function fail(file: string, field: string, detail: string): never {
   throw new DataError(file, `${field}: ${detail}`);
 }
 
-function readMatrix(file: string, field: string, value: unknown, rows: number, cols: number, optional: boolean): Matrix {
-  if (value === undefined && optional) return zeros(rows, cols);
-  if (!Array.isArray(value) || value.length !== rows) fail(file, field, `expected a ${rows}×${cols} matrix (array of ${rows} rows)${Array.isArray(value) ? `, got ${value.length} rows` : ''}`);
-  value.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== cols) fail(file, `${field}[${i}]`, `expected a row of ${cols} numbers`);
-    row.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) fail(file, `${field}[${i}][${j}]`, 'expected a finite number');
-    });
-  });
-  return fromRows(value as number[][]);
+/** `prefix` followed by a zod path, as in `agents[1].g.Ayy[0]`; '' for the root. */
+function fieldOf(prefix: string, path: ReadonlyArray<PropertyKey>): string {
+  let out = prefix;
+  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
+  return out;
 }
 
-function readVector(file: string, field: string, value: unknown, n: number): Vec {
-  if (value === undefined) return new Float64Array(n);
-  if (!Array.isArray(value) || value.length !== n) fail(file, field, `expected an array of ${n} numbers`);
-  value.forEach((e, j) => {
-    if (typeof e !== 'number' || !Number.isFinite(e)) fail(file, `${field}[${j}]`, 'expected a finite number');
-  });
-  return Float64Array.from(value as number[]);
+const UNKNOWN_KEY: Record<string, string> = {
+  root: 'unknown key (expected one of class, dx, dy, noise, agents)',
+  agent: 'unknown key (expected f, g)',
+  f: 'unknown key (expected Pyy, Pyx, Pxx, py, px)',
+  g: 'unknown key (expected Ayy, Ayx, ay)',
+};
+
+/** Parses `value` with `schema`; the first issue becomes a DataError naming `file` and the field. */
+function parseField<T>(schema: z.ZodType<T>, value: unknown, file: string, prefix: string, level: keyof typeof UNKNOWN_KEY): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const at = fieldOf(prefix, issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length === 0 ? level : String(issue.path[issue.path.length - 1]);
+    const field = at === '' ? issue.keys[0]! : `${at}.${issue.keys[0]!}`;
+    fail(file, field, UNKNOWN_KEY[where] ?? 'unknown key');
+  }
+  fail(file, at === '' ? '(root)' : at, issue.message);
 }
+
+const finite = z.number({ error: 'expected a finite number' });
+/** An array of exactly n items (`message` otherwise), whose items are then checked by `item`: sizes before entries. */
+const sized = <T extends z.ZodType>(n: number, message: string | ((input: unknown) => string), item: T) => {
+  const error = typeof message === 'string' ? message : (iss: { input?: unknown }) => message(iss.input);
+  return z.array(z.unknown(), { error }).length(n, { error }).pipe(z.array(item));
+};
+const matrix = (rows: number, cols: number) => {
+  const shape = `expected a ${rows}×${cols} matrix (array of ${rows} rows)`;
+  return sized(rows, (input) => (Array.isArray(input) ? `${shape}, got ${input.length} rows` : shape), sized(cols, `expected a row of ${cols} numbers`, finite));
+};
+const vector = (n: number) => sized(n, `expected an array of ${n} numbers`, finite);
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).min(1, { error: 'expected a positive integer' });
+/** The file's top level; the agents are checked against dx, dy by `agentSchema`. */
+const headerSchema = z.strictObject(
+  {
+    class: z.enum(['global', 'personalized'], { error: (iss) => `expected "global" or "personalized", got ${JSON.stringify(iss.input)}` }),
+    dx: positiveInt,
+    dy: positiveInt,
+    noise: z.number({ error: 'expected a number ≥ 0' }).min(0, { error: 'expected a number ≥ 0' }).optional(),
+    agents: z.array(z.unknown(), { error: 'expected a non-empty array of {f, g} objects' }).min(1, { error: 'expected a non-empty array of {f, g} objects' }),
+  },
+  { error: 'expected a JSON object with class, dx, dy, agents' },
+);
+
+/** One agent's {f, g} for dimensions dx, dy; absent terms are zero (g.Ayy is required). */
+const agentSchema = (dx: number, dy: number) =>
+  z.strictObject(
+    {
+      f: z.strictObject(
+        { Pyy: matrix(dy, dy).optional(), Pyx: matrix(dy, dx).optional(), Pxx: matrix(dx, dx).optional(), py: vector(dy).optional(), px: vector(dx).optional() },
+        { error: 'expected an object {Pyy, Pyx, Pxx, py, px}' },
+      ),
+      g: z.strictObject({ Ayy: matrix(dy, dy), Ayx: matrix(dy, dx).optional(), ay: vector(dy).optional() }, { error: 'expected an object {Ayy, Ayx, ay}' }),
+    },
+    { error: 'expected an object with f and g' },
+  );
+
+const toMatrix = (v: number[][] | undefined, rows: number, cols: number): Matrix => (v === undefined ? zeros(rows, cols) : fromRows(v));
+const toVector = (v: number[] | undefined, n: number): Vec => (v === undefined ? new Float64Array(n) : Float64Array.from(v));
 
 function requireSymmetric(file: string, field: string, a: Matrix): void {
   for (let i = 0; i < a.rows; i++)
@@ -66,38 +115,22 @@ function requirePositiveDefinite(file: string, field: string, a: Matrix): void {
 
 /** Validates a parsed instance; `file` names the source in errors. */
 export function parseQuadraticInstance(json: unknown, file: string): { problemClass: ProblemClass; noise: number; agents: QuadraticAgentData[] } {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, '(root)', 'expected a JSON object with class, dx, dy, agents');
-  const o = json as Record<string, unknown>;
-  const known = new Set(['class', 'dx', 'dy', 'noise', 'agents']);
-  for (const k of Object.keys(o)) if (!known.has(k)) fail(file, k, `unknown key (expected one of ${[...known].join(', ')})`);
-  if (o.class !== 'global' && o.class !== 'personalized') fail(file, 'class', `expected "global" or "personalized", got ${JSON.stringify(o.class)}`);
-  const dx = o.dx;
-  const dy = o.dy;
-  if (typeof dx !== 'number' || !Number.isInteger(dx) || dx < 1) fail(file, 'dx', 'expected a positive integer');
-  if (typeof dy !== 'number' || !Number.isInteger(dy) || dy < 1) fail(file, 'dy', 'expected a positive integer');
+  const o = parseField(headerSchema, json, file, '', 'root');
+  const { dx, dy } = o;
   const noise = o.noise ?? 0;
-  if (typeof noise !== 'number' || !(noise >= 0) || !Number.isFinite(noise)) fail(file, 'noise', 'expected a number ≥ 0');
-  if (!Array.isArray(o.agents) || o.agents.length === 0) fail(file, 'agents', 'expected a non-empty array of {f, g} objects');
-  const agents = o.agents.map((a: unknown, i: number): QuadraticAgentData => {
+  const schema = agentSchema(dx, dy);
+  const agents = o.agents.map((raw, i): QuadraticAgentData => {
     const at = `agents[${i}]`;
-    if (typeof a !== 'object' || a === null) fail(file, at, 'expected an object with f and g');
-    const { f, g, ...rest } = a as Record<string, unknown>;
-    for (const k of Object.keys(rest)) fail(file, `${at}.${k}`, 'unknown key (expected f, g)');
-    if (typeof f !== 'object' || f === null) fail(file, `${at}.f`, 'expected an object {Pyy, Pyx, Pxx, py, px}');
-    if (typeof g !== 'object' || g === null) fail(file, `${at}.g`, 'expected an object {Ayy, Ayx, ay}');
-    const fo = f as Record<string, unknown>;
-    const go = g as Record<string, unknown>;
-    for (const k of Object.keys(fo)) if (!['Pyy', 'Pyx', 'Pxx', 'py', 'px'].includes(k)) fail(file, `${at}.f.${k}`, 'unknown key (expected Pyy, Pyx, Pxx, py, px)');
-    for (const k of Object.keys(go)) if (!['Ayy', 'Ayx', 'ay'].includes(k)) fail(file, `${at}.g.${k}`, 'unknown key (expected Ayy, Ayx, ay)');
+    const { f, g } = parseField(schema, raw, file, at, 'agent');
     const data: QuadraticAgentData = {
-      Pyy: readMatrix(file, `${at}.f.Pyy`, fo.Pyy, dy, dy, true),
-      Pyx: readMatrix(file, `${at}.f.Pyx`, fo.Pyx, dy, dx, true),
-      Pxx: readMatrix(file, `${at}.f.Pxx`, fo.Pxx, dx, dx, true),
-      py: readVector(file, `${at}.f.py`, fo.py, dy),
-      px: readVector(file, `${at}.f.px`, fo.px, dx),
-      Ayy: readMatrix(file, `${at}.g.Ayy`, go.Ayy, dy, dy, false),
-      Ayx: readMatrix(file, `${at}.g.Ayx`, go.Ayx, dy, dx, true),
-      ay: readVector(file, `${at}.g.ay`, go.ay, dy),
+      Pyy: toMatrix(f.Pyy, dy, dy),
+      Pyx: toMatrix(f.Pyx, dy, dx),
+      Pxx: toMatrix(f.Pxx, dx, dx),
+      py: toVector(f.py, dy),
+      px: toVector(f.px, dx),
+      Ayy: fromRows(g.Ayy),
+      Ayx: toMatrix(g.Ayx, dy, dx),
+      ay: toVector(g.ay, dy),
     };
     requireSymmetric(file, `${at}.f.Pyy`, data.Pyy);
     requireSymmetric(file, `${at}.f.Pxx`, data.Pxx);
