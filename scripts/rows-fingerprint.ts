@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { ALGORITHMS } from '../src/algorithms/registry.ts';
 import { resolveConfig } from '../src/experiments/config.ts';
 import { runConfig } from '../src/experiments/runner.ts';
-import { randomQuadraticInstance } from '../src/problems/quadratic.ts';
+import { randomQuadraticInstance } from '../src/problems/quadratic-generator.ts';
 
 /** Non-default parameters, so that every branch of every step runs (quadratic and logistic, ring). */
 const VARIANTS: Record<string, ReadonlyArray<Record<string, unknown>>> = {

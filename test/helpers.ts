@@ -7,7 +7,9 @@ import type { AgentContext, AgentStateBase, AgentWorkspace, Algorithm, Algorithm
 import { buildTopology, type TopologySpec, type WeightedTopology } from '../src/graph/index.ts';
 import { Simulator } from '../src/network/simulator.ts';
 import { CountingOracle } from '../src/problems/counting.ts';
-import { randomQuadraticInstance, quadraticProblem, parseQuadraticInstance, type RandomQuadraticOptions } from '../src/problems/quadratic.ts';
+import { quadraticProblem } from '../src/problems/quadratic.ts';
+import { parseQuadraticInstance } from '../src/problems/quadratic-file.ts';
+import { randomQuadraticInstance, type RandomQuadraticOptions } from '../src/problems/quadratic-generator.ts';
 import type { BilevelProblem } from '../src/problems/types.ts';
 import { deriveSeed } from '../src/random/rng.ts';
 import { Evaluator } from '../src/metrics/evaluate.ts';

@@ -180,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--noise <sigma>', 'oracle noise σ', finiteNumber('--noise'), 0)
     .option('--seed <s>', 'seed', nonNegativeInteger('--seed'), 1)
     .action(async (opts: { out: string; force?: boolean; agents: number; dx: number; dy: number; class: string; heterogeneity: number; noise: number; seed: number }) => {
-      const { randomQuadraticInstance } = await import('../problems/quadratic.ts');
+      const { randomQuadraticInstance } = await import('../problems/quadratic-generator.ts');
       const { parseWith } = await import('../experiments/zod-errors.ts');
       const { out, force, ...rest } = opts;
       const o = parseWith(await quadraticOptionsSchema(), rest, '--');

@@ -6,7 +6,7 @@ import { partition, standardize, trainValTestSplit } from '../data/split.ts';
 import { seed000Synthetic } from '../data/synthetic.ts';
 import { ConfigError } from '../errors.ts';
 import { logregHpoProblem } from '../problems/logreg-hpo.ts';
-import { loadQuadraticInstance } from '../problems/quadratic.ts';
+import { loadQuadraticInstance } from '../problems/quadratic-file.ts';
 import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed, Rng } from '../random/rng.ts';
 import { binaryLogregHpoProblem } from '../problems/binary-logreg-hpo.ts';

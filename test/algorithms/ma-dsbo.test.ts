@@ -16,7 +16,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maDsbo } from '../../src/algorithms/ma-dsbo.ts';
 import { deserializeState, serializeState } from '../../src/algorithms/state.ts';
-import { parseQuadraticInstance, quadraticProblem } from '../../src/problems/quadratic.ts';
+import { quadraticProblem } from '../../src/problems/quadratic.ts';
+import { parseQuadraticInstance } from '../../src/problems/quadratic-file.ts';
 import { harness, randomQuadratic, topology, floorOf, runAndEvaluate } from '../helpers.ts';
 
 

@@ -4,7 +4,9 @@ import { makeDataset, type Dataset } from '../../src/data/dataset.ts';
 import { BatchSampler } from '../../src/problems/batch.ts';
 import { CountingOracle, ORACLE_KINDS, addCounts, emptyCounts, type OracleKind } from '../../src/problems/counting.ts';
 import { LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
-import { parseQuadraticInstance, quadraticProblem, randomQuadraticInstance } from '../../src/problems/quadratic.ts';
+import { quadraticProblem } from '../../src/problems/quadratic.ts';
+import { parseQuadraticInstance } from '../../src/problems/quadratic-file.ts';
+import { randomQuadraticInstance } from '../../src/problems/quadratic-generator.ts';
 import { fullBatch, type AgentOracle, type Batch } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
 

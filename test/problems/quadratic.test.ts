@@ -5,14 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataError } from '../../src/errors.ts';
 import { fromRows, symmetricEigen } from '../../src/linalg/matrix.ts';
-import {
-  QuadraticOracle,
-  loadQuadraticInstance,
-  parseQuadraticInstance,
-  quadraticProblem,
-  randomQuadraticInstance,
-  type QuadraticInstanceJson,
-} from '../../src/problems/quadratic.ts';
+import { QuadraticOracle, quadraticProblem } from '../../src/problems/quadratic.ts';
+import { loadQuadraticInstance, parseQuadraticInstance, type QuadraticInstanceJson } from '../../src/problems/quadratic-file.ts';
+import { randomQuadraticInstance } from '../../src/problems/quadratic-generator.ts';
 import { fullBatch, type Batch, type BilevelProblem, type ProblemClass } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
 import type { Vec } from '../../src/linalg/vector.ts';
