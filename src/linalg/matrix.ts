@@ -25,12 +25,6 @@ export function fromRows(rows: ReadonlyArray<ReadonlyArray<number>>): Matrix {
   return m;
 }
 
-export function toRows(a: Matrix): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < a.rows; i++) out.push(Array.from(a.data.subarray(i * a.cols, (i + 1) * a.cols)));
-  return out;
-}
-
 export function identity(n: number): Matrix {
   const m = zeros(n, n);
   for (let i = 0; i < n; i++) m.data[i * n + i] = 1;

@@ -42,11 +42,6 @@ export function scale(alpha: number, x: Vec): void {
   for (let i = 0; i < x.length; i++) x[i]! *= alpha;
 }
 
-/** out ← x (lengths must match). */
-export function copyInto(out: Vec, x: Vec): void {
-  out.set(x);
-}
-
 /** out ← a − b. */
 export function sub(out: Vec, a: Vec, b: Vec): void {
   for (let i = 0; i < out.length; i++) out[i] = a[i]! - b[i]!;
@@ -55,11 +50,6 @@ export function sub(out: Vec, a: Vec, b: Vec): void {
 /** out ← a + b. */
 export function add(out: Vec, a: Vec, b: Vec): void {
   for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
-}
-
-/** out ← a ⊙ b. */
-export function hadamard(out: Vec, a: Vec, b: Vec): void {
-  for (let i = 0; i < out.length; i++) out[i] = a[i]! * b[i]!;
 }
 
 /** True when every entry is finite. */
@@ -80,12 +70,6 @@ export function consensusError(xs: ReadonlyArray<Vec>, mean: Vec): number {
   let s = 0;
   for (const x of xs) s += distSq(x, mean);
   return s / xs.length;
-}
-
-/** out ← Σ_k weights[k]·xs[k]. */
-export function weightedSumInto(out: Vec, weights: ReadonlyArray<number>, xs: ReadonlyArray<Vec>): void {
-  out.fill(0);
-  for (let k = 0; k < xs.length; k++) axpy(weights[k]!, xs[k]!, out);
 }
 
 /** out ← exp(x) entrywise. */

@@ -15,8 +15,6 @@
 import { DboError } from '../errors.ts';
 import type { RunData, StoredRow } from './run-data.ts';
 
-/** Columns shown in other units: bytes as megabytes (10⁶ bytes). */
-export const MB_COLUMNS: Record<string, string> = { bytes: 'MB' };
 /** Aliases accepted for columns. */
 const ALIASES: Record<string, string> = { MB: 'bytes', mb: 'bytes', megabytes: 'bytes', iterations: 'iteration' };
 

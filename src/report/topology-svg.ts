@@ -36,14 +36,6 @@ export function ramp(t: number): string {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
-/** Colours for per-agent values on a log scale between their min and max. */
-export function agentColors(values: ReadonlyArray<number>): string[] {
-  const logs = values.map((v) => Math.log10(Math.max(v, 1e-300)));
-  const lo = Math.min(...logs);
-  const hi = Math.max(...logs);
-  return logs.map((l) => ramp(hi > lo ? (l - lo) / (hi - lo) : 0));
-}
-
 export function fmt(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4);
 }

@@ -72,19 +72,6 @@ export function finalSpread(c: Curve): number {
   return (c.max.at(-1) ?? NaN) - (c.min.at(-1) ?? NaN);
 }
 
-/** Mean of y over the points with x in [from, to]. */
-export function meanOver(c: Curve, from: number, to: number): number {
-  let s = 0;
-  let n = 0;
-  c.x.forEach((x, k) => {
-    if (x >= from && x <= to && Number.isFinite(c.y[k]!)) {
-      s += c.y[k]!;
-      n++;
-    }
-  });
-  return n === 0 ? NaN : s / n;
-}
-
 /** Geometric mean of y over the last `fraction` of the points (for metrics spanning decades). */
 export function tailGeoMean(c: Curve, fraction = 0.25): number {
   const n = c.y.length;
