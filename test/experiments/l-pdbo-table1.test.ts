@@ -36,3 +36,19 @@ test('Table I preset (e2-3 = l-pdbo-table1) follows SEED-002: 10 agents, ER p = 
   assert.deepEqual(r.init, { y: { type: 'normal', mean: 0, std: 1 } });
   assert.equal(r.problem.type === 'binary-logreg-hpo' && r.problem.reduction, 'mean');
 });
+
+test('Table I verdict: NOT COMPARABLE when every target is met at the first evaluation, whatever the evaluation grid (evalEvery 10)', () => {
+  const preset = findPreset('l-pdbo-table1');
+  const saturated = [row(0, 0, 0.5), row(10, 400, 0.998), row(20, 800, 0.999)];
+  const results = {
+    seeds: [1],
+    quick: false,
+    of: (id: string) => [{ id, seed: 1, dir: '', status: 'completed' as const, rows: saturated }],
+  };
+  const { checks } = preset.evaluate(results, { quick: false, libsvmDir: '' });
+  assert.ok(checks.length > 0);
+  for (const c of checks) {
+    assert.equal(c.verdict, 'NOT COMPARABLE');
+    assert.match(c.reason ?? '', /first evaluation \(iteration 10/);
+  }
+});
