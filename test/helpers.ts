@@ -1,4 +1,6 @@
 /** Shared test helpers: build and drive agents directly on the simulator. */
+import assert from 'node:assert/strict';
+import { ConfigError } from '../src/errors.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,3 +133,12 @@ export async function floorOf(algorithm: AnyAlgorithm, params: Record<string, un
   if (!(Math.abs(later.hypergradNormSq - metrics.hypergradNormSq) < (options.tol ?? 1e-4) * metrics.hypergradNormSq)) throw new Error(`${algorithm.name}: not yet at the floor (${metrics.hypergradNormSq} then ${later.hypergradNormSq})`);
   return metrics.hypergradNormSq;
 }
+
+/** assert.throws validator: a ConfigError whose message matches `re`. */
+export const configErrorMatching =
+  (re: RegExp) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    assert.match(e.message, re);
+    return true;
+  };

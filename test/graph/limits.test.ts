@@ -1,15 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTopology, checkTopologySize, expectedEdges, topologyJson } from '../../src/graph/index.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { configErrorMatching } from '../helpers.ts';
 
-const cfg =
-  (re: RegExp) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    assert.match(e.message, re);
-    return true;
-  };
+const cfg = configErrorMatching;
 
 test('topologies beyond the memory budget are refused up front with the estimate', () => {
   assert.throws(

@@ -12,15 +12,9 @@ import {
 } from '../../src/graph/index.ts';
 import { fromRows, symmetricEigen, type Matrix } from '../../src/linalg/matrix.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { configErrorMatching } from '../helpers.ts';
 
-/** assert.throws validator: a ConfigError whose message matches `re`. */
-const cfg =
-  (re: RegExp) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    assert.match(e.message, re);
-    return true;
-  };
+const cfg = configErrorMatching;
 
 const specs: TopologySpec[] = [
   { type: 'complete', agents: 6 },

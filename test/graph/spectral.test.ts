@@ -3,15 +3,9 @@ import assert from 'node:assert/strict';
 import { buildGraph, buildTopology, mixingMatrix, spectrum, topologyFromMatrix, type TopologySpec } from '../../src/graph/index.ts';
 import { fromRows } from '../../src/linalg/matrix.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { configErrorMatching } from '../helpers.ts';
 
-/** assert.throws validator: a ConfigError whose message matches `re`. */
-const cfg =
-  (re: RegExp) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    assert.match(e.message, re);
-    return true;
-  };
+const cfg = configErrorMatching;
 
 const close = (a: number, b: number, tol = 1e-10): void => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 

@@ -2,15 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGraph, buildStructuredGraph, isConnected, connectedComponents, nearestTorusSizes, type Graph, type TopologySpec } from '../../src/graph/index.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { configErrorMatching } from '../helpers.ts';
 
-/** assert.throws validator: a ConfigError whose message matches `re`. */
-const cfg =
-  (re: RegExp) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    assert.match(e.message, re);
-    return true;
-  };
+const cfg = configErrorMatching;
 
 function checkWellFormed(g: Graph): void {
   const seen = new Set<string>();

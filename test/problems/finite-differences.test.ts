@@ -14,6 +14,7 @@ import { randomQuadraticInstance } from '../../src/problems/quadratic-generator.
 import { fullBatch, type AgentOracle, type Batch } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
 import type { Vec } from '../../src/linalg/vector.ts';
+import { fdGradient } from './oracle-check.ts';
 
 const H = 1e-5;
 const TOL = 1e-6;
@@ -37,20 +38,6 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
   assert.ok(e <= tol, `${what}: relative error ${e.toExponential(3)} > ${tol} (got [${Array.from(got).map((v) => v.toFixed(8))}], want [${Array.from(want).map((v) => v.toFixed(8))}])`);
 }
 
-/** Central difference of a scalar function along every coordinate of `at` (mutated and restored). */
-function fdGradient(fn: () => number, at: Vec): Float64Array {
-  const out = new Float64Array(at.length);
-  for (let i = 0; i < at.length; i++) {
-    const v0 = at[i]!;
-    at[i] = v0 + H;
-    const fp = fn();
-    at[i] = v0 - H;
-    const fm = fn();
-    at[i] = v0;
-    out[i] = (fp - fm) / (2 * H);
-  }
-  return out;
-}
 
 /** Central difference of a vector function along direction v at `at` (mutated and restored). */
 function fdDirectional(fn: (out: Vec) => void, at: Vec, v: Vec, outLen: number): Float64Array {
