@@ -12,7 +12,7 @@ import { DboError } from '../errors.ts';
 import type { RunConfig } from '../experiments/config.ts';
 import { addCounts, emptyCounts } from '../problems/counting.ts';
 import type { Shard } from './shard.ts';
-import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCounters } from './types.ts';
+import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
 
 /** The config with its data paths reduced to file names: hosts keep the same data in different places. */
 function placeless(config: RunConfig): string {
@@ -90,6 +90,15 @@ export class ShardRuntime implements Runtime {
     const oracle = emptyCounts();
     for (const r of records) addCounts(oracle, r.oracle);
     return { comm: mergeCommCounters(records.map((r) => r.comm)), oracle };
+  }
+
+  /** A replay holds recorded iterates, not agent states: `dbo gather` never checkpoints. */
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    throw new DboError('gathered shards hold recorded iterates, not agent states: they cannot be checkpointed');
+  }
+
+  async restore(): Promise<void> {
+    throw new DboError('gathered shards hold recorded iterates, not agent states: they cannot be restored from a checkpoint');
   }
 
   async close(): Promise<void> {}
