@@ -197,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReport(program);
   registerKeygen(program);
   registerAgent(program);
-  registerGather(program);
+  registerGather(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv);
