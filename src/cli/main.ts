@@ -13,6 +13,9 @@ import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
 import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerAgent } from './agent.ts';
+import { registerGather } from './gather.ts';
 import { summaryLines, table } from './format.ts';
 
 // Everything heavier than commander loads inside the action that needs it,
@@ -192,6 +195,9 @@ export async function main(argv: string[]): Promise<number> {
   registerPlot(program);
   registerSweep(program);
   registerReport(program);
+  registerKeygen(program);
+  registerAgent(program);
+  registerGather(program);
 
   try {
     await program.parseAsync(argv);
