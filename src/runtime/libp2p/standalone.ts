@@ -14,7 +14,7 @@
 import type { PrivateKey } from '@libp2p/interface';
 import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
-import { ShardWriter } from '../shard.ts';
+import { recordedIterations, ShardWriter } from '../shard.ts';
 import { NetworkAgent } from './agent.ts';
 import type { PeerEntry } from './keys.ts';
 
@@ -42,13 +42,6 @@ export interface StandaloneResult {
   readonly shard: string;
   readonly iterations: number;
   readonly nonFinite: { iteration: number; message: string } | null;
-}
-
-/** Iterations at which `dbo run` reads the agents' iterates: 0, every evalEvery, the last (every one when tracing). */
-export function recordedIterations(config: RunConfig): number[] {
-  const out = [0];
-  for (let t = 1; t <= config.iterations; t++) if (config.output.trace || t % config.evalEvery === 0 || t === config.iterations) out.push(t);
-  return out;
 }
 
 export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<StandaloneResult> {
