@@ -14,6 +14,9 @@ import { registerSweep } from './sweep.ts';
 import { serveOption, serveRun, stayOption, type ServeOptions } from './serve.ts';
 import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerAgent } from './agent.ts';
+import { registerGather } from './gather.ts';
 import { summaryLines, table } from './format.ts';
 
 // Everything heavier than commander loads inside the action that needs it,
@@ -200,6 +203,9 @@ export async function main(argv: string[]): Promise<number> {
   registerPlot(program);
   registerSweep(program);
   registerReport(program);
+  registerKeygen(program);
+  registerAgent(program);
+  registerGather(program);
 
   try {
     await program.parseAsync(argv);

@@ -3,13 +3,14 @@
  *
  * Key file (`dbo keygen --out FILE`, mode 0600): JSON
  *   {"type": "dbo-agent-key", "peerId": "12D3Koo…", "privateKey": "<base64 libp2p protobuf of an Ed25519 key>"}
- * Peers file: JSON
+ * Peers file: YAML (.yaml, .yml) or JSON
  *   {"agents": [{"id": 0, "peerId": "12D3Koo…", "address": "/ip4/10.0.0.5/tcp/7000"}, …]}
  * with one entry per agent id 0 … m − 1 (`address` is a multiaddr, or host:port).
  * Pre-shared key file (`dbo keygen --psk --out FILE`): the libp2p private
  * network format ("/key/swarm/psk/1.0.0/", "/base16/", 64 hex digits).
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { DboError } from '../../errors.ts';
 
 export interface KeyFile {
@@ -32,10 +33,11 @@ function readJsonFile(file: string, what: string): unknown {
   } catch (e) {
     throw new DboError(`${file}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  const yaml = /\.ya?ml$/i.test(file);
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new DboError(`${file}: the ${what} is not valid JSON`);
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new DboError(`${file}: the ${what} is not valid ${yaml ? `YAML (${(e as Error).message.split('\n')[0]})` : 'JSON'}`);
   }
 }
 
