@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReport(program);
   registerKeygen(program);
   registerAgent(program);
-  registerGather(program);
+  registerGather(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv);

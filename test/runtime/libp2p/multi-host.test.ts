@@ -122,3 +122,34 @@ test('dbo agent refuses bad input with one line and exit 2, before writing anyth
   }
   assert.ok(!existsSync(out), 'no shard folder written');
 });
+
+test('SIGTERM stops a waiting dbo agent: its shard is kept, marked failed with the reason', { skip, timeout: 60_000 }, async () => {
+  const root = tempDir('dbo-agent-stop-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ seed: 1, iterations: 2, problem: { type: 'quadratic', file: instance }, topology: { type: 'complete', agents: 2 }, algorithm: { name: 'd-soba' } }));
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ports = await freePorts(2);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${ports[id]}` })) }));
+  const out = join(root, 'out');
+  // Agent 0 waits for agent 1, which never starts.
+  const child = spawn(process.execPath, [bin, 'agent', configFile, '--id', '0', '--key', keys[0]!, '--peers', peersFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) =>
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes('waiting for neighbours')) resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 2, stderr);
+  assert.match(stderr, /stopped by SIGTERM/);
+  const shard = JSON.parse(readFileSync(join(out, 'agent-0', 'shard.json'), 'utf8'));
+  assert.equal(shard.status, 'failed');
+  assert.match(shard.message, /SIGTERM/);
+  assert.ok(!existsSync(join(out, 'agent-0.partial')), 'no partial shard left behind');
+});
