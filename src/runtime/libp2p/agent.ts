@@ -14,7 +14,7 @@ import { PeerLink } from '../../network/peer-link.ts';
 import { checkBytesPerFloat } from '../../network/wire.ts';
 import type { OracleCounts } from '../../problems/counting.ts';
 import { AgentGroup } from '../agent.ts';
-import type { AdvanceResult, CommCounters } from '../types.ts';
+import type { AdvanceResult, AgentCheckpoint, CommCounters } from '../types.ts';
 import type { PeerEntry } from './keys.ts';
 import { AgentNode } from './node.ts';
 
@@ -131,6 +131,18 @@ export class NetworkAgent {
 
   counters(): { comm: CommCounters; oracle: OracleCounts } {
     return { comm: { ...this.link.counters, wireBytes: this.node.wireBytesSent }, oracle: this.group.oracleCounts() };
+  }
+
+  /** This agent's checkpoint (its serialized state and oracle counts). */
+  checkpoint(): AgentCheckpoint {
+    return this.group.checkpoint()[0]!;
+  }
+
+  /** Puts the freshly connected agent where its checkpoint was taken, at `iteration`. */
+  restore(iteration: number, checkpoint: AgentCheckpoint): void {
+    if (this.iteration !== 0) throw new Error(`agent ${this.id}: restore is only for an agent that has not advanced`);
+    this.group.restore([checkpoint]);
+    this.iteration = iteration;
   }
 
   async stop(): Promise<void> {

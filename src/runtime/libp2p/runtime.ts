@@ -11,7 +11,7 @@ import type { StateView } from '../../algorithms/types.ts';
 import { DboError } from '../../errors.ts';
 import type { PreparedRun } from '../../experiments/runner.ts';
 import { addCounts, emptyCounts } from '../../problems/counting.ts';
-import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCounters } from '../types.ts';
+import { addCommCounters, checkCheckpointAgents, emptyCommCounters, mergeCommCounters, type AdvanceResult, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from '../types.ts';
 import type { ChildMessage, ParentMessage } from './ipc.ts';
 import type { PeerEntry } from './keys.ts';
 
@@ -77,6 +77,9 @@ export class Libp2pRuntime implements Runtime {
   readonly m: number;
   private readonly agents: AgentProcess[];
   private onIteration: ((t: number) => void) | null = null;
+  /** Communication totals before the checkpoint this runtime was restored from. */
+  private commBase: CommCounters = emptyCommCounters();
+  private iteration = 0;
 
   private constructor(m: number, agents: AgentProcess[]) {
     this.m = m;
@@ -112,6 +115,7 @@ export class Libp2pRuntime implements Runtime {
       // Agents step on together to `to`; a non-finite iterate stops the run at the first iteration it appeared, named by the lowest agent id (as the simulator names it).
       const computeMs = Math.max(...results.map((r) => r.computeMs));
       const bad = results.filter((r) => r.nonFinite !== null);
+      this.iteration = to;
       if (bad.length === 0) return { iteration: to, nonFinite: null, computeMs };
       const first = Math.min(...bad.map((r) => r.iteration));
       return { iteration: first, nonFinite: bad.find((r) => r.iteration === first)!.nonFinite, computeMs };
@@ -129,7 +133,21 @@ export class Libp2pRuntime implements Runtime {
     const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'counters' }, 'counters')));
     const oracle = emptyCounts();
     for (const r of replies) addCounts(oracle, r.oracle);
-    return { comm: mergeCommCounters(replies.map((r) => r.comm)), oracle };
+    return { comm: addCommCounters(this.commBase, mergeCommCounters(replies.map((r) => r.comm))), oracle };
+  }
+
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'checkpoint' }, 'checkpoint')));
+    const { comm } = await this.counters();
+    return { iteration: this.iteration, comm, agents: replies.map((r) => r.agent) };
+  }
+
+  async restore(checkpoint: RuntimeCheckpoint): Promise<void> {
+    if (this.iteration !== 0) throw new Error('libp2p runtime: restore is only for a runtime that has not advanced');
+    checkCheckpointAgents(checkpoint, this.m);
+    await Promise.all(this.agents.map((a) => a.request({ type: 'restore', iteration: checkpoint.iteration, agent: checkpoint.agents[a.id]! }, 'restored')));
+    this.commBase = { ...checkpoint.comm };
+    this.iteration = checkpoint.iteration;
   }
 
   async close(): Promise<void> {
