@@ -6,7 +6,7 @@
  * agent's oracle.
  */
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, DboError } from '../errors.ts';
 
 interface AgentCliOptions {
   id: number;
@@ -54,6 +54,13 @@ export function registerAgent(program: Command): void {
       const peers = readPeersFile(opts.peers, m);
       const { key, peerId } = await readKeyFile(opts.key);
       const psk = opts.psk === undefined ? undefined : readPskFile(opts.psk);
+      // Ctrl-C / SIGTERM: the agent stops, its shard is kept (status failed, with the reason), and the process exits.
+      const stop = new AbortController();
+      const onSignal = (name: string) => () => stop.abort(new DboError(`agent ${opts.id}: stopped by ${name}; its shard records what it did`));
+      const onInt = onSignal('SIGINT');
+      const onTerm = onSignal('SIGTERM');
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
       const log = (line: string) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       };
@@ -68,6 +75,10 @@ export function registerAgent(program: Command): void {
         ...(psk ? { psk } : {}),
         connectTimeoutMs: opts.connectTimeout * 1000,
         log,
+        signal: stop.signal,
+      }).finally(() => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
       });
       console.log(`agent ${opts.id}: ${result.iterations} iterations; shard in ${result.shard}`);
     });

@@ -29,6 +29,8 @@ export interface RunToDirectoryOptions {
   readonly checkpointEvery?: number;
   /** Polled at iteration boundaries (e.g. set by SIGINT/SIGTERM): true stops the run there with a checkpoint (status 'interrupted'). */
   readonly stopRequested?: () => boolean;
+  /** Watches the run as it goes (the live view): the prepared run, each row, the agents at each evaluation. */
+  readonly observe?: { prepared?(run: PreparedRun): void } & Pick<RunSinks, 'row' | 'agents'>;
 }
 
 /** The summary.json of a run that ended or stopped. */
@@ -107,9 +109,13 @@ async function runSession(s: Session, sinks: RunSinks, runtime: RuntimeFactory |
   }
 }
 
-function sinksFor(rd: RunDirectory, config: RunConfig, progress: RunSinks['progress'] | undefined): RunSinks {
+function sinksFor(rd: RunDirectory, config: RunConfig, progress: RunSinks['progress'] | undefined, observe?: RunToDirectoryOptions['observe']): RunSinks {
   return {
-    row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
+    row: (row: MetricsRow) => {
+      rd.appendLine('metrics.jsonl', row);
+      observe?.row?.(row);
+    },
+    ...(observe?.agents ? { agents: observe.agents } : {}),
     ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
     ...(progress ? { progress } : {}),
   };
@@ -138,6 +144,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     rd.writeJson('topology.json', topologyJson(prepared.topology));
     // What every agent holds (data.json; see src/data/record.ts).
     if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
+    options.observe?.prepared?.(prepared);
     session = {
       rd,
       prepared,
@@ -151,7 +158,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     rd.discard();
     throw e;
   }
-  return runSession(session, sinksFor(rd, config, options.progress), options.runtime, options.stopRequested ? { stopRequested: options.stopRequested } : {}, options.force ?? false);
+  return runSession(session, sinksFor(rd, config, options.progress, options.observe), options.runtime, options.stopRequested ? { stopRequested: options.stopRequested } : {}, options.force ?? false);
 }
 
 export interface ResumeOptions {

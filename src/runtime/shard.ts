@@ -76,6 +76,13 @@ function decode(text: unknown, where: string): Float64Array {
   return out;
 }
 
+/** Iterations at which `dbo run` reads the agents' iterates: 0, every evalEvery, the last (every one when tracing). */
+export function recordedIterations(config: RunConfig): number[] {
+  const out = [0];
+  for (let t = 1; t <= config.iterations; t++) if (config.output.trace || t % config.evalEvery === 0 || t === config.iterations) out.push(t);
+  return out;
+}
+
 export const shardFolderName = (agent: number): string => `agent-${agent}`;
 
 /** Writes one agent's shard (see the module comment). */

@@ -14,7 +14,7 @@
 import type { PrivateKey } from '@libp2p/interface';
 import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
-import { ShardWriter } from '../shard.ts';
+import { recordedIterations, ShardWriter } from '../shard.ts';
 import { NetworkAgent } from './agent.ts';
 import type { PeerEntry } from './keys.ts';
 
@@ -36,19 +36,14 @@ export interface StandaloneAgentOptions {
   readonly goodbyeTimeoutMs?: number;
   /** Diagnostics and progress lines. */
   readonly log: (message: string) => void;
+  /** Stops the agent (Ctrl-C, SIGTERM): its shard is closed as failed with the reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StandaloneResult {
   readonly shard: string;
   readonly iterations: number;
   readonly nonFinite: { iteration: number; message: string } | null;
-}
-
-/** Iterations at which `dbo run` reads the agents' iterates: 0, every evalEvery, the last (every one when tracing). */
-export function recordedIterations(config: RunConfig): number[] {
-  const out = [0];
-  for (let t = 1; t <= config.iterations; t++) if (config.output.trace || t % config.evalEvery === 0 || t === config.iterations) out.push(t);
-  return out;
 }
 
 export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<StandaloneResult> {
@@ -63,8 +58,15 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
     o.log(message);
   };
   let agent: NetworkAgent | null = null;
+  const abort = (): void => {
+    const reason = o.signal?.reason instanceof Error ? o.signal.reason : new DboError(`agent ${o.id}: stopped (${String(o.signal?.reason ?? 'aborted')})`);
+    agent?.link.fail(reason);
+    void agent?.stop().catch(() => {});
+  };
+  o.signal?.addEventListener('abort', abort, { once: true });
   try {
     agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen: o.listen ?? own.address, log, ...(o.psk ? { psk: o.psk } : {}) });
+    if (o.signal?.aborted) abort();
     const neighbours = agent.link.neighbours;
     o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);
     await agent.connect([...o.peers], o.connectTimeoutMs);
@@ -82,11 +84,14 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
     await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message));
     const nf = agent.nonFinite;
     return { shard: shard.finish('completed', agent.iteration, nf), iterations: agent.iteration, nonFinite: nf };
-  } catch (e) {
+  } catch (caught) {
+    // Once stopped, whatever failed next (a dial, an exchange) failed because of the stop: report the stop.
+    const e = o.signal?.aborted && o.signal.reason instanceof Error ? o.signal.reason : caught;
     const message = e instanceof Error ? e.message : String(e);
     shard.finish('failed', agent?.iteration ?? 0, agent?.nonFinite ?? null, message);
     throw e instanceof DboError ? e : new DboError(message);
   } finally {
+    o.signal?.removeEventListener('abort', abort);
     await agent?.stop().catch(() => {});
   }
 }

@@ -87,3 +87,69 @@ test('4 agent processes with their own keys, a peers file and their own out fold
   assert.equal(await dbo('gather', ...outs, outs[0]!, '--out', join(root, 'twice')), 2);
   assert.ok(!existsSync(join(root, 'partial')) && !existsSync(join(root, 'twice')), 'nothing written for refused gathers');
 });
+
+test('dbo agent refuses bad input with one line and exit 2, before writing anything', async () => {
+  const root = tempDir('dbo-agent-input-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.yaml');
+  writeFileSync(configFile, `seed: 1\niterations: 2\nproblem: {type: quadratic, file: ${instance}}\ntopology: {type: complete, agents: 2}\nalgorithm: {name: d-soba}\n`);
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${7000 + id}` })) }));
+  const halfPeers = join(root, 'half.json');
+  writeFileSync(halfPeers, JSON.stringify({ agents: [{ id: 0, peerId: ids[0], address: '127.0.0.1:7000' }] }));
+  const out = join(root, 'out');
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(' '));
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [['--id', '1', '--key', keys[0]!, '--peers', peersFile], /--key: its peer id .* is not agent 1's in the peers file/],
+      [['--id', '0', '--key', keys[0]!, '--peers', halfPeers], /half\.json: agent 1 is missing/],
+      [['--id', '2', '--key', keys[0]!, '--peers', peersFile], /--id: expected an agent id in 0…1/],
+      [['--id', '0', '--key', join(root, 'none.key'), '--peers', peersFile], /none\.key: cannot read the key file/],
+    ];
+    for (const [args, message] of cases) {
+      errors.length = 0;
+      assert.equal(await dbo('agent', configFile, ...args, '--out', out), 2, args.join(' '));
+      assert.equal(errors.length, 1, errors.join('\n'));
+      assert.match(errors[0]!, message);
+    }
+  } finally {
+    console.error = original;
+  }
+  assert.ok(!existsSync(out), 'no shard folder written');
+});
+
+test('SIGTERM stops a waiting dbo agent: its shard is kept, marked failed with the reason', { skip, timeout: 60_000 }, async () => {
+  const root = tempDir('dbo-agent-stop-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ seed: 1, iterations: 2, problem: { type: 'quadratic', file: instance }, topology: { type: 'complete', agents: 2 }, algorithm: { name: 'd-soba' } }));
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ports = await freePorts(2);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${ports[id]}` })) }));
+  const out = join(root, 'out');
+  // Agent 0 waits for agent 1, which never starts.
+  const child = spawn(process.execPath, [bin, 'agent', configFile, '--id', '0', '--key', keys[0]!, '--peers', peersFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) =>
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes('waiting for neighbours')) resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 2, stderr);
+  assert.match(stderr, /stopped by SIGTERM/);
+  const shard = JSON.parse(readFileSync(join(out, 'agent-0', 'shard.json'), 'utf8'));
+  assert.equal(shard.status, 'failed');
+  assert.match(shard.message, /SIGTERM/);
+  assert.ok(!existsSync(join(out, 'agent-0.partial')), 'no partial shard left behind');
+});
