@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import { ConfigError } from '../errors.ts';
 import type { RunConfig } from '../experiments/config.ts';
 import type { RunToDirectoryOptions } from '../experiments/run-to-directory.ts';
+import type { SweepEvent } from '../experiments/sweep.ts';
 import type { LiveServer } from '../live/server.ts';
 
 export interface ServeOptions {
@@ -46,6 +47,27 @@ export async function serveRun(opts: ServeOptions, config: RunConfig): Promise<L
   const { RunFeed } = await import('../live/feed.ts');
   const feed = await RunFeed.create(server);
   return { observe: feed.observer, end: (stay) => stopServing(server, stay), close: () => server.close() };
+}
+
+/** The live view of a sweep: pass `onEvent` the sweep's events; `end` after the sweep, `close` on failure. */
+export interface LiveSweep {
+  onEvent(e: SweepEvent): void;
+  end(stay: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Serves the live view of the sweep in `dir` when `--serve` was given: one curve per case. */
+export async function serveSweep(opts: ServeOptions, title: string, dir: string, cases: ReadonlyArray<{ id: string }>): Promise<LiveSweep | undefined> {
+  const server = await startServing(opts, title);
+  if (!server) return undefined;
+  const { SweepFeed } = await import('../live/sweep-feed.ts');
+  const feed = await SweepFeed.create(server);
+  feed.watch(dir, cases);
+  const stop = async (then: () => Promise<void>) => {
+    feed.stop();
+    await then();
+  };
+  return { onEvent: feed.onEvent, end: (stay) => stop(() => stopServing(server, stay)), close: () => stop(() => server.close()) };
 }
 
 /** Starts the live server when `--serve` was given (printing its address), else undefined. */

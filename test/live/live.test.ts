@@ -17,7 +17,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumSkip, launchChromium, watchedPage } from '../browser.ts';
+import type { Browser } from 'playwright-core';
+import { chromiumSkip, launchChromium, watchedPage, type WatchedPage } from '../browser.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
 import { assertOneLineError, runMain } from '../report/fixtures.ts';
 
@@ -36,9 +37,19 @@ function writeConfig(name: string, iterations: number): string {
   return file;
 }
 
-/** Starts `dbo run` and resolves with the live view's address once printed. */
-function startRun(config: string, out: string): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [BIN, 'run', config, '--out', out, '--quiet', '--threads', '1', '--serve', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+interface Started {
+  child: ChildProcess;
+  url: Promise<string>;
+  exit: Promise<number | null>;
+  output: () => string;
+  /** Stops (SIGSTOP) and continues (SIGCONT) the command and the processes it started. */
+  pause: () => void;
+  resume: () => void;
+}
+
+/** Starts `dbo ARGS... --serve 0` in its own process group and resolves with the live view's address once printed. */
+function startDbo(...args: string[]): Started {
+  const child = spawn(process.execPath, [BIN, ...args, '--quiet', '--serve', '0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let text = '';
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -50,50 +61,88 @@ function startRun(config: string, out: string): { child: ChildProcess; url: Prom
     child.on('exit', () => reject(new Error(`dbo run ended before serving:\n${text}`)));
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url, exit, output: () => text };
+  const signal = (s: NodeJS.Signals) => () => {
+    if (child.exitCode === null) process.kill(-child.pid!, s);
+  };
+  return { child, url, exit, output: () => text, pause: signal('SIGSTOP'), resume: signal('SIGCONT') };
+}
+
+/** Points plotted on the first panel's curves (‖∇Φ(x̄)‖²): the vertices of their SVG paths. */
+const plotted = () => [...document.querySelectorAll('#charts .panel:first-child svg .mark-line path')].map((p) => (p.getAttribute('d')?.match(/[ML]/g) ?? []).length).reduce((a, b) => a + b, 0);
+const PLOTTED = `(${plotted.toString()})()`;
+
+/**
+ * Opens the live page and checks that its curves gain points while the
+ * command runs: the command is paused (SIGSTOP) whenever the test looks, so
+ * that on a busy machine it cannot end before the page has been seen to grow.
+ */
+async function watchGrowth(browser: Browser, run: Started, screenshot?: { atPoints: number; path: string }): Promise<WatchedPage & { url: string }> {
+  const url = await run.url;
+  const watched = await watchedPage(browser);
+  const { page } = watched;
+  const sample = () => page.evaluate(`({ points: ${PLOTTED}, state: document.getElementById('state').textContent })`) as Promise<{ points: number; state: string }>;
+  const loaded = page.goto(url, { waitUntil: 'load' });
+  run.resume();
+  await loaded;
+  await page.waitForFunction(`${PLOTTED} >= 2`);
+  run.pause();
+  const first = await sample();
+  assert.equal(first.state, 'running', `the run was over before the page saw it grow (${run.output()})`);
+  run.resume();
+  await page.waitForFunction(`${PLOTTED} > ${first.points}`);
+  run.pause();
+  await page.waitForTimeout(300);
+  const second = await sample();
+  assert.equal(second.state, 'running', 'the curves grew while the run was going');
+  assert.ok(second.points > first.points, `points ${first.points} → ${second.points}`);
+  run.resume();
+  if (screenshot) {
+    await page.waitForFunction(`${PLOTTED} >= ${screenshot.atPoints}`);
+    run.pause();
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: screenshot.path });
+    run.resume();
+  }
+  return { ...watched, url };
+}
+
+/** After the command ended: the page says so, made no error and no request off 127.0.0.1, and nothing listens any more. */
+async function checkEnded(w: WatchedPage & { url: string }): Promise<void> {
+  await w.page.waitForFunction(`document.getElementById('state').textContent === 'finished'`);
+  await w.page.waitForTimeout(500);
+  assert.deepEqual(w.errors, []);
+  const origin = new URL(w.url).origin;
+  assert.deepEqual(
+    w.requests.filter((r) => !r.startsWith(`${origin}/`)),
+    [],
+    'every request goes to the live server on 127.0.0.1',
+  );
+  await assert.rejects(fetch(w.url), (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'ECONNREFUSED');
+}
+
+function stopAll(run: Started): void {
+  if (run.child.exitCode === null) {
+    process.kill(-run.child.pid!, 'SIGKILL');
+    run.resume();
+  }
+}
+
+function rowsOf(file: string): number {
+  return readFileSync(file, 'utf8').trim().split('\n').length;
 }
 
 test('live page in headless chromium: curves grow while the run goes, agents coloured, server stops at the end', { skip: chromiumSkip, timeout: 120_000 }, async () => {
   const config = writeConfig('sparkle-ring-12', 20_000);
   const out = join(root, 'live-run');
   const browserStarting = launchChromium();
-  const run = startRun(config, out);
-  // The machine may be busy: the run is paused (SIGSTOP) whenever the test
-  // looks, so that it cannot end before the page has been seen to grow.
-  const pause = () => run.child.kill('SIGSTOP');
-  const resume = () => run.child.kill('SIGCONT');
-  const url = await run.url;
-  pause();
+  const run = startDbo('run', config, '--out', out, '--threads', '1');
+  await run.url;
+  run.pause();
   const browser = await browserStarting;
   try {
-    const { page, errors, requests } = await watchedPage(browser);
-    // Points plotted on the first panel's curve (‖∇Φ(x̄)‖²): the vertices of its SVG path.
-    const plotted = () => ((document.querySelector('#charts svg .mark-line path')?.getAttribute('d') ?? '').match(/[ML]/g) ?? []).length;
-    const sample = () => page.evaluate(`({ points: (${plotted.toString()})(), state: document.getElementById('state').textContent })`) as Promise<{ points: number; state: string }>;
-    const goto = page.goto(url, { waitUntil: 'load' });
-    resume();
-    await goto;
-    await page.waitForFunction(`(${plotted.toString()})() >= 2`);
-    pause();
-    const first = await sample();
-    assert.equal(first.state, 'running', `the run was over before the page saw it grow (${run.output()})`);
-    resume();
-    await page.waitForFunction(`(${plotted.toString()})() > ${first.points}`);
-    pause();
-    await page.waitForTimeout(300);
-    const second = await sample();
-    assert.equal(second.state, 'running', 'the curve grew while the run was going');
-    assert.ok(second.points > first.points, `points ${first.points} → ${second.points}`);
-    resume();
-    if (process.env.DBO_LIVE_SCREENSHOT) {
-      // Two thirds of the way through, for the README.
-      await page.waitForFunction(`(${plotted.toString()})() >= 134`);
-      pause();
-      await page.waitForTimeout(500);
-      await page.screenshot({ path: process.env.DBO_LIVE_SCREENSHOT });
-      resume();
-    }
-
+    const shot = process.env.DBO_LIVE_SCREENSHOT;
+    const w = await watchGrowth(browser, run, shot ? { atPoints: 134, path: shot } : undefined);
+    const { page } = w;
     // The charts: a Vega SVG per metric, each with its curve; the topology with the 12 agents coloured by distance.
     assert.deepEqual(await page.locator('#charts .panel').evaluateAll((ps) => ps.map((p) => (p as HTMLElement).dataset.column)), ['hypergradNormSq', 'consensusX', 'upperLoss']);
     assert.equal(await page.locator('#charts .panel svg .mark-line path').count(), 3, 'a curve per panel');
@@ -103,25 +152,40 @@ test('live page in headless chromium: curves grow while the run goes, agents col
     assert.ok(new Set(fills).size > 1, 'agents at different distances get different colours');
 
     assert.equal(await run.exit, 0, run.output());
-    await page.waitForFunction(`document.getElementById('state').textContent === 'finished'`);
-    await page.waitForTimeout(500);
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    await checkEnded(w);
+    const rows = rowsOf(join(out, 'metrics.jsonl'));
     assert.equal(rows, 201);
-    assert.equal((await sample()).points, rows, 'at the end, one point per row of metrics.jsonl');
-    assert.deepEqual(errors, []);
-    const origin = new URL(url).origin;
-    assert.deepEqual(
-      requests.filter((r) => !r.startsWith(`${origin}/`)),
-      [],
-      'every request goes to the live server on 127.0.0.1',
-    );
-    // The run is over: nothing listens any more.
-    await assert.rejects(fetch(url), (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'ECONNREFUSED');
+    assert.equal(await page.evaluate(PLOTTED), rows, 'at the end, one point per row of metrics.jsonl');
   } finally {
-    if (run.child.exitCode === null) {
-      run.child.kill('SIGKILL');
-      resume();
-    }
+    stopAll(run);
+    await browser.close();
+  }
+});
+
+test('live sweep page: one curve per case growing while the cases run, the cases listed with their status', { skip: chromiumSkip, timeout: 120_000 }, async () => {
+  const base = JSON.parse(readFileSync(writeConfig('sweep-base', 8_000), 'utf8')) as Record<string, unknown>;
+  const sweep = join(root, 'sweep.json');
+  writeFileSync(sweep, JSON.stringify({ name: 'live-sweep', base, vary: { 'algorithm.alpha': [0.0005, 0.001] } }));
+  const out = join(root, 'live-sweep');
+  const browserStarting = launchChromium();
+  const run = startDbo('sweep', sweep, '--out', out, '--jobs', '2');
+  await run.url;
+  run.pause();
+  const browser = await browserStarting;
+  try {
+    const w = await watchGrowth(browser, run);
+    assert.equal(await run.exit, 0, run.output());
+    await checkEnded(w);
+    const { page } = w;
+    const ids = ['alpha-0.0005', 'alpha-0.001'];
+    assert.deepEqual(await page.locator('#cases tbody tr td:first-child').allTextContents(), ids);
+    assert.deepEqual(await page.locator('#cases tbody tr td:nth-child(2)').allTextContents(), ['completed', 'completed']);
+    assert.equal(await page.locator('#charts .panel:first-child svg .mark-line path').count(), 2, 'a curve per case');
+    const rows = ids.map((id) => rowsOf(join(out, id, 'metrics.jsonl')));
+    assert.deepEqual(rows, [81, 81]);
+    assert.equal(await page.evaluate(PLOTTED), 162, 'every row of both cases plotted');
+  } finally {
+    stopAll(run);
     await browser.close();
   }
 });
