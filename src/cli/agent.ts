@@ -41,12 +41,12 @@ export function registerAgent(program: Command): void {
     .requiredOption('--peers <file>', 'peers file (YAML or JSON): every agent\'s id, peer id and address')
     .requiredOption('--out <dir>', 'folder that receives the shard agent-<id>/')
     .option('--psk <file>', 'pre-shared key file of a private network (dbo keygen --psk), the same on every host')
-    .option('--listen <multiaddr>', 'address to listen on (default: this agent\'s address in the peers file), e.g. /ip4/0.0.0.0/tcp/7000')
+    .option('--listen <multiaddr>', 'address to listen on, a multiaddr or HOST:PORT (default: this agent\'s address in the peers file), e.g. 0.0.0.0:7000')
     .option('--connect-timeout <seconds>', 'how long to wait for every neighbour to connect', seconds, 300)
     .option('--quiet', 'no progress lines')
     .action(async (file: string, opts: AgentCliOptions) => {
       const { loadConfig } = await import('../experiments/config.ts');
-      const { readKeyFile, readPeersFile, readPskFile } = await import('../runtime/libp2p/keys.ts');
+      const { readKeyFile, readPeersFile, readPskFile, toMultiaddr } = await import('../runtime/libp2p/keys.ts');
       const { runStandaloneAgent } = await import('../runtime/libp2p/standalone.ts');
       const config = loadConfig(file);
       const m = config.topology.agents;
@@ -71,7 +71,7 @@ export function registerAgent(program: Command): void {
         peerId,
         peers,
         outDir: opts.out,
-        ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.listen ? { listen: toMultiaddr(opts.listen, '--listen') } : {}),
         ...(psk ? { psk } : {}),
         connectTimeoutMs: opts.connectTimeout * 1000,
         log,

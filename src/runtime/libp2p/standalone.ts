@@ -16,7 +16,7 @@ import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
 import { recordedIterations, ShardWriter } from '../shard.ts';
 import { NetworkAgent } from './agent.ts';
-import type { PeerEntry } from './keys.ts';
+import { listenAddressFor, type PeerEntry } from './keys.ts';
 
 export interface StandaloneAgentOptions {
   readonly config: RunConfig;
@@ -27,7 +27,7 @@ export interface StandaloneAgentOptions {
   readonly peers: ReadonlyArray<PeerEntry>;
   /** Folder that receives the shard agent-<id>/. */
   readonly outDir: string;
-  /** Multiaddr to listen on (default: this agent's address in the peers file). */
+  /** Multiaddr to listen on (default: this agent's address in the peers file; every interface for a DNS name). */
   readonly listen?: string;
   readonly psk?: Uint8Array;
   /** How long to wait for every neighbour to connect (ms). */
@@ -51,8 +51,9 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   if (!Number.isInteger(o.id) || o.id < 0 || o.id >= m) throw new DboError(`--id: expected an agent id in 0…${m - 1}, got ${o.id}`);
   const own = o.peers[o.id]!;
   if (own.peerId !== o.peerId) throw new DboError(`--key: its peer id ${o.peerId} is not agent ${o.id}'s in the peers file (${own.peerId})`);
+  const listen = o.listen ?? listenAddressFor(own.address);
   const shard = ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
-  shard.event('started', `listening on ${o.listen ?? own.address}`);
+  shard.event('started', `listening on ${listen}`);
   const log = (message: string): void => {
     shard.event('log', message);
     o.log(message);
@@ -65,7 +66,7 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   };
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen: o.listen ?? own.address, log, ...(o.psk ? { psk: o.psk } : {}) });
+    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, ...(o.psk ? { psk: o.psk } : {}) });
     if (o.signal?.aborted) abort();
     const neighbours = agent.link.neighbours;
     o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);

@@ -1,6 +1,7 @@
 /**
  * A multi-host run on one machine: four `dbo agent` processes, each with its
- * own key (dbo keygen), the same peers file (YAML) and its own out folder,
+ * own key (dbo keygen), the same peers file (YAML) and pre-shared key
+ * (dbo keygen --psk), and its own out folder,
  * then `dbo gather` into a run directory whose metrics rows equal the
  * simulator's bit for bit (measured columns aside). Only 127.0.0.1 is used;
  * the test skips when it cannot listen there.
@@ -36,7 +37,7 @@ function agentProcess(args: string[]): Promise<{ code: number | null; stderr: st
 const strip = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => ({ ...row, elapsedMs: 0, wireBytes: 0 }));
 const readRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
-test('4 agent processes with their own keys, a peers file and their own out folders, then dbo gather: the simulator\'s metrics rows', { skip, timeout: 180_000 }, async () => {
+test('4 agent processes with their own keys, a peers file, a pre-shared key and their own out folders, then dbo gather: the simulator\'s metrics rows', { skip, timeout: 180_000 }, async () => {
   const root = tempDir('dbo-multi-host-');
   const m = 4;
   const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 0.3, noise: 0.1 }, 7);
@@ -59,8 +60,13 @@ test('4 agent processes with their own keys, a peers file and their own out fold
   const peersFile = join(root, 'peers.yaml');
   writeFileSync(peersFile, `agents:\n${peerIds.map((p, i) => `  - id: ${i}\n    peerId: ${p}\n    address: /ip4/127.0.0.1/tcp/${ports[i]}\n`).join('')}`);
 
+  // A private network: one pre-shared key, copied to every host.
+  const psk = join(root, 'swarm.psk');
+  assert.equal(await dbo('keygen', '--psk', '--out', psk), 0);
+  assert.equal(statSync(psk).mode & 0o777, 0o600);
+
   const outs = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'out'));
-  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--connect-timeout', '60'])));
+  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--psk', psk, '--connect-timeout', '60'])));
   results.forEach((r, i) => assert.equal(r.code, 0, `agent ${i} failed: ${r.stderr}`));
   for (let i = 0; i < m; i++) {
     const shard = JSON.parse(readFileSync(join(outs[i]!, `agent-${i}`, 'shard.json'), 'utf8'));
