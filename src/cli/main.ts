@@ -105,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         stop.dispose();
       }
-      await live?.end(opts.stay ?? false);
+      // A run stopped by Ctrl-C does not stay.
+      await live?.end((opts.stay ?? false) && !stop.requested());
     });
 
   registerResume(program, (code) => (exitCode = code));

@@ -2,14 +2,17 @@
  * A run directory: config.resolved.json, topology.json, metrics.jsonl,
  * optional trace.jsonl and summary.json, plus dbo's marker file `.dbo-run`.
  * Files are written into `<dir>.partial/` and the directory is renamed into
- * place only when the run ends (completed or diverged), so a crashed or
+ * place only when the run ends (completed or diverged) or stops on request
+ * (interrupted, with checkpoint.json: see `dbo resume`), so a crashed or
  * rejected run never leaves a directory that looks complete.
  *
  * Never lose a user's files: `force` replaces only a directory that holds the
  * marker (a previous dbo run); a folder without it, a regular file, a link,
  * the current directory or one of its parents are refused and nothing is
  * deleted. A leftover `<dir>.partial/` is removed only when its marker says it
- * belongs to a dbo process that no longer runs.
+ * belongs to a dbo process that no longer runs and holds no checkpoint.json
+ * (a run killed after a checkpoint is resumed with `dbo resume`, see
+ * `reopen`, or discarded with `force`).
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
