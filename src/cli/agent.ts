@@ -6,7 +6,7 @@
  * agent's oracle.
  */
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, DboError } from '../errors.ts';
 
 interface AgentCliOptions {
   id: number;
@@ -41,12 +41,12 @@ export function registerAgent(program: Command): void {
     .requiredOption('--peers <file>', 'peers file (YAML or JSON): every agent\'s id, peer id and address')
     .requiredOption('--out <dir>', 'folder that receives the shard agent-<id>/')
     .option('--psk <file>', 'pre-shared key file of a private network (dbo keygen --psk), the same on every host')
-    .option('--listen <multiaddr>', 'address to listen on (default: this agent\'s address in the peers file), e.g. /ip4/0.0.0.0/tcp/7000')
+    .option('--listen <multiaddr>', 'address to listen on, a multiaddr or HOST:PORT (default: this agent\'s address in the peers file), e.g. 0.0.0.0:7000')
     .option('--connect-timeout <seconds>', 'how long to wait for every neighbour to connect', seconds, 300)
     .option('--quiet', 'no progress lines')
     .action(async (file: string, opts: AgentCliOptions) => {
       const { loadConfig } = await import('../experiments/config.ts');
-      const { readKeyFile, readPeersFile, readPskFile } = await import('../runtime/libp2p/keys.ts');
+      const { readKeyFile, readPeersFile, readPskFile, toMultiaddr } = await import('../runtime/libp2p/keys.ts');
       const { runStandaloneAgent } = await import('../runtime/libp2p/standalone.ts');
       const config = loadConfig(file);
       const m = config.topology.agents;
@@ -54,6 +54,13 @@ export function registerAgent(program: Command): void {
       const peers = readPeersFile(opts.peers, m);
       const { key, peerId } = await readKeyFile(opts.key);
       const psk = opts.psk === undefined ? undefined : readPskFile(opts.psk);
+      // Ctrl-C / SIGTERM: the agent stops, its shard is kept (status failed, with the reason), and the process exits.
+      const stop = new AbortController();
+      const onSignal = (name: string) => () => stop.abort(new DboError(`agent ${opts.id}: stopped by ${name}; its shard records what it did`));
+      const onInt = onSignal('SIGINT');
+      const onTerm = onSignal('SIGTERM');
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
       const log = (line: string) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       };
@@ -64,10 +71,14 @@ export function registerAgent(program: Command): void {
         peerId,
         peers,
         outDir: opts.out,
-        ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.listen ? { listen: toMultiaddr(opts.listen, '--listen') } : {}),
         ...(psk ? { psk } : {}),
         connectTimeoutMs: opts.connectTimeout * 1000,
         log,
+        signal: stop.signal,
+      }).finally(() => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
       });
       console.log(`agent ${opts.id}: ${result.iterations} iterations; shard in ${result.shard}`);
     });

@@ -17,7 +17,8 @@ interface GatherCliOptions {
   force?: boolean;
 }
 
-export function registerGather(program: Command): void {
+/** `setExitCode(3)` when the gathered run diverged, as `dbo run` exits. */
+export function registerGather(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('gather')
     .description('merge the shards of a multi-host run (dbo agent --out folders) into a run directory, computing the metrics offline')
@@ -43,6 +44,9 @@ export function registerGather(program: Command): void {
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last));
       console.log(`gathered ${shards.length} shards into ${result.dir}`);
-      if (result.status === 'diverged') console.error(`dbo: ${result.message}`);
+      if (result.status === 'diverged') {
+        console.error(`dbo: ${result.message}`);
+        setExitCode(3);
+      }
     });
 }

@@ -42,10 +42,26 @@ export function withRoles(files: ReadonlyArray<SourceFile>, roles: ReadonlyArray
   return files.map((f) => ({ ...f, roles }));
 }
 
-/** data.json text: one line per agent, so large index lists stay readable. */
+/**
+ * data.json text: one line per agent, so large index lists stay readable. An
+ * index list shared by many agents (say every agent's test set) is turned
+ * into JSON once and reused: the text is the same as stringifying each agent.
+ */
 export function dataRecordJson(r: DataRecord): string {
   const { agents, ...head } = r;
   const headText = JSON.stringify(head, null, 2);
-  const body = agents.map((a) => `    ${JSON.stringify(a)}`).join(',\n');
+  const lists = new Map<ReadonlyArray<number>, string>();
+  const list = (xs: ReadonlyArray<number>): string => {
+    let text = lists.get(xs);
+    if (text === undefined) lists.set(xs, (text = JSON.stringify(xs)));
+    return text;
+  };
+  const agentJson = (a: AgentDataRecord): string => {
+    const keys = Object.keys(a).filter((k) => a[k as keyof AgentDataRecord] !== undefined);
+    // The fast path covers the record's own shape; anything else is stringified as is.
+    if (!keys.every((k) => (k === 'train' || k === 'validation' || k === 'test' || k === 'trainLabels') && Array.isArray(a[k]))) return JSON.stringify(a);
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${list(a[k as keyof AgentDataRecord] as number[])}`).join(',')}}`;
+  };
+  const body = agents.map((a) => `    ${agentJson(a)}`).join(',\n');
   return `${headText.slice(0, -2)},\n  "agents": [\n${body}\n  ]\n}\n`;
 }

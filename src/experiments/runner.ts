@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
+import type { ConfiguredAlgorithm, StateView } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { WeightedTopology } from '../graph/index.ts';
 import type { Vec } from '../linalg/vector.ts';
@@ -92,6 +92,8 @@ export interface RunSinks {
   row?(row: MetricsRow): void;
   trace?(row: TraceRow): void;
   progress?(iteration: number, total: number, last: MetricsRow | null): void;
+  /** Every agent's iterates at each evaluation point, after its row (valid until the promise settles); awaited. */
+  agents?(iteration: number, agents: ReadonlyArray<StateView>): void | Promise<void>;
 }
 
 export interface RunOutcome {
@@ -199,12 +201,14 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, contro
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
     const evalStart = performance.now();
-    const metrics = evaluator.evaluateRow(await runtime.snapshot());
+    const snapshot = await runtime.snapshot();
+    const metrics = evaluator.evaluateRow(snapshot);
     evaluationMs += performance.now() - evalStart;
     const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
     rows.push(row);
     sinks.row?.(row);
+    await sinks.agents?.(iteration, snapshot);
     return row;
   };
   const trace = async (iteration: number): Promise<void> => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
 import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
 import { prepareRun, runConfig } from '../../src/experiments/runner.ts';
+import { main } from '../../src/cli/main.ts';
 import { DboError } from '../../src/errors.ts';
 import { InProcessRuntime } from '../../src/runtime/in-process.ts';
 import { findShards, recordedIterations, ShardWriter } from '../../src/runtime/shard.ts';
@@ -91,6 +92,7 @@ for (const [name, extra] of [
       assert.deepEqual(summary.divergence, asWritten(reference.divergence));
       const last = findShards([dir])[0]!.records.get(13)!;
       assert.ok(!Number.isFinite(last.view.y[0]!), 'non-finite iterates round-trip through the shard');
+      assert.equal(await main(['node', 'dbo', 'gather', dir, '--out', join(root, `cli-${++serial}`)]), 3, 'dbo gather exits 3 on a diverged run, as dbo run does');
     }
   });
 }

@@ -70,7 +70,8 @@ export async function readKeyFile(file: string) {
   return { key, peerId };
 }
 
-function toMultiaddr(address: string, where: string): string {
+/** A multiaddr from a multiaddr or HOST:PORT ([v6]:PORT for IPv6; a name becomes /dns/NAME). */
+export function toMultiaddr(address: string, where: string): string {
   if (address.startsWith('/')) return address;
   const m = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(address);
   if (!m) throw new DboError(`${where}: expected a multiaddr (/ip4/HOST/tcp/PORT) or HOST:PORT, got '${address}'`);
@@ -101,6 +102,17 @@ export function parsePeers(json: unknown, m: number, file: string): PeerEntry[] 
     seen.add(out[i]!.peerId);
   }
   return out;
+}
+
+/**
+ * Where an agent listens by default, given its address in the peers file:
+ * the address itself, except that a DNS name (which a socket cannot bind)
+ * becomes every interface at the same port.
+ */
+export function listenAddressFor(address: string): string {
+  const m = /^\/(dns|dns4|dns6)\/[^/]+\/tcp\/(\d+)$/.exec(address);
+  if (!m) return address;
+  return m[1] === 'dns6' ? `/ip6/::/tcp/${m[2]}` : `/ip4/0.0.0.0/tcp/${m[2]}`;
 }
 
 export function readPeersFile(file: string, m: number): PeerEntry[] {

@@ -16,7 +16,7 @@ import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
 import { recordedIterations, ShardWriter } from '../shard.ts';
 import { NetworkAgent } from './agent.ts';
-import type { PeerEntry } from './keys.ts';
+import { listenAddressFor, type PeerEntry } from './keys.ts';
 
 export interface StandaloneAgentOptions {
   readonly config: RunConfig;
@@ -27,7 +27,7 @@ export interface StandaloneAgentOptions {
   readonly peers: ReadonlyArray<PeerEntry>;
   /** Folder that receives the shard agent-<id>/. */
   readonly outDir: string;
-  /** Multiaddr to listen on (default: this agent's address in the peers file). */
+  /** Multiaddr to listen on (default: this agent's address in the peers file; every interface for a DNS name). */
   readonly listen?: string;
   readonly psk?: Uint8Array;
   /** How long to wait for every neighbour to connect (ms). */
@@ -36,6 +36,8 @@ export interface StandaloneAgentOptions {
   readonly goodbyeTimeoutMs?: number;
   /** Diagnostics and progress lines. */
   readonly log: (message: string) => void;
+  /** Stops the agent (Ctrl-C, SIGTERM): its shard is closed as failed with the reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StandaloneResult {
@@ -49,15 +51,23 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   if (!Number.isInteger(o.id) || o.id < 0 || o.id >= m) throw new DboError(`--id: expected an agent id in 0…${m - 1}, got ${o.id}`);
   const own = o.peers[o.id]!;
   if (own.peerId !== o.peerId) throw new DboError(`--key: its peer id ${o.peerId} is not agent ${o.id}'s in the peers file (${own.peerId})`);
+  const listen = o.listen ?? listenAddressFor(own.address);
   const shard = ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
-  shard.event('started', `listening on ${o.listen ?? own.address}`);
+  shard.event('started', `listening on ${listen}`);
   const log = (message: string): void => {
     shard.event('log', message);
     o.log(message);
   };
   let agent: NetworkAgent | null = null;
+  const abort = (): void => {
+    const reason = o.signal?.reason instanceof Error ? o.signal.reason : new DboError(`agent ${o.id}: stopped (${String(o.signal?.reason ?? 'aborted')})`);
+    agent?.link.fail(reason);
+    void agent?.stop().catch(() => {});
+  };
+  o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen: o.listen ?? own.address, log, ...(o.psk ? { psk: o.psk } : {}) });
+    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, ...(o.psk ? { psk: o.psk } : {}) });
+    if (o.signal?.aborted) abort();
     const neighbours = agent.link.neighbours;
     o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);
     await agent.connect([...o.peers], o.connectTimeoutMs);
@@ -75,11 +85,14 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
     await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message));
     const nf = agent.nonFinite;
     return { shard: shard.finish('completed', agent.iteration, nf), iterations: agent.iteration, nonFinite: nf };
-  } catch (e) {
+  } catch (caught) {
+    // Once stopped, whatever failed next (a dial, an exchange) failed because of the stop: report the stop.
+    const e = o.signal?.aborted && o.signal.reason instanceof Error ? o.signal.reason : caught;
     const message = e instanceof Error ? e.message : String(e);
     shard.finish('failed', agent?.iteration ?? 0, agent?.nonFinite ?? null, message);
     throw e instanceof DboError ? e : new DboError(message);
   } finally {
+    o.signal?.removeEventListener('abort', abort);
     await agent?.stop().catch(() => {});
   }
 }

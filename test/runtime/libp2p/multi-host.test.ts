@@ -1,6 +1,7 @@
 /**
  * A multi-host run on one machine: four `dbo agent` processes, each with its
- * own key (dbo keygen), the same peers file (YAML) and its own out folder,
+ * own key (dbo keygen), the same peers file (YAML) and pre-shared key
+ * (dbo keygen --psk), and its own out folder,
  * then `dbo gather` into a run directory whose metrics rows equal the
  * simulator's bit for bit (measured columns aside). Only 127.0.0.1 is used;
  * the test skips when it cannot listen there.
@@ -36,7 +37,7 @@ function agentProcess(args: string[]): Promise<{ code: number | null; stderr: st
 const strip = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => ({ ...row, elapsedMs: 0, wireBytes: 0 }));
 const readRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
-test('4 agent processes with their own keys, a peers file and their own out folders, then dbo gather: the simulator\'s metrics rows', { skip, timeout: 180_000 }, async () => {
+test('4 agent processes with their own keys, a peers file, a pre-shared key and their own out folders, then dbo gather: the simulator\'s metrics rows', { skip, timeout: 180_000 }, async () => {
   const root = tempDir('dbo-multi-host-');
   const m = 4;
   const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 0.3, noise: 0.1 }, 7);
@@ -59,8 +60,13 @@ test('4 agent processes with their own keys, a peers file and their own out fold
   const peersFile = join(root, 'peers.yaml');
   writeFileSync(peersFile, `agents:\n${peerIds.map((p, i) => `  - id: ${i}\n    peerId: ${p}\n    address: /ip4/127.0.0.1/tcp/${ports[i]}\n`).join('')}`);
 
+  // A private network: one pre-shared key, copied to every host.
+  const psk = join(root, 'swarm.psk');
+  assert.equal(await dbo('keygen', '--psk', '--out', psk), 0);
+  assert.equal(statSync(psk).mode & 0o777, 0o600);
+
   const outs = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'out'));
-  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--connect-timeout', '60'])));
+  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--psk', psk, '--connect-timeout', '60'])));
   results.forEach((r, i) => assert.equal(r.code, 0, `agent ${i} failed: ${r.stderr}`));
   for (let i = 0; i < m; i++) {
     const shard = JSON.parse(readFileSync(join(outs[i]!, `agent-${i}`, 'shard.json'), 'utf8'));
@@ -121,4 +127,37 @@ test('dbo agent refuses bad input with one line and exit 2, before writing anyth
     console.error = original;
   }
   assert.ok(!existsSync(out), 'no shard folder written');
+});
+
+test('SIGTERM stops a waiting dbo agent: its shard is kept, marked failed with the reason', { skip, timeout: 60_000 }, async () => {
+  const root = tempDir('dbo-agent-stop-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ seed: 1, iterations: 2, problem: { type: 'quadratic', file: instance }, topology: { type: 'complete', agents: 2 }, algorithm: { name: 'd-soba' } }));
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ports = await freePorts(2);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${ports[id]}` })) }));
+  const out = join(root, 'out');
+  // Agent 0 waits for agent 1, which never starts.
+  const child = spawn(process.execPath, [bin, 'agent', configFile, '--id', '0', '--key', keys[0]!, '--peers', peersFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const listening = await new Promise<boolean>((resolve) => {
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes('waiting for neighbours')) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  assert.ok(listening, `the agent started and waited: ${stderr}`);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 2, stderr);
+  assert.match(stderr, /stopped by SIGTERM/);
+  const shard = JSON.parse(readFileSync(join(out, 'agent-0', 'shard.json'), 'utf8'));
+  assert.equal(shard.status, 'failed');
+  assert.match(shard.message, /SIGTERM/);
+  assert.ok(!existsSync(join(out, 'agent-0.partial')), 'no partial shard left behind');
 });
