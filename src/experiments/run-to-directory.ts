@@ -43,6 +43,8 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     const started = new Date().toISOString();
     const sinks: RunSinks = {
       row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
+      // View changes on real transports (docs/faults.md).
+      event: (e) => rd.appendLine('events.jsonl', e),
       ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     };
