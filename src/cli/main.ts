@@ -11,8 +11,12 @@ import { versionLine } from './version.ts';
 import { runtimeFor, transportParser, type Transport } from './transport.ts';
 import { registerPlot } from './plot.ts';
 import { registerSweep } from './sweep.ts';
+import { serveOption, serveRun, stayOption, type ServeOptions } from './serve.ts';
 import { registerReport } from './report.ts';
 import { registerReproduce } from './reproduce.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerAgent } from './agent.ts';
+import { registerGather } from './gather.ts';
 import { summaryLines, table } from './format.ts';
 
 // Everything heavier than commander loads inside the action that needs it,
@@ -70,7 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--threads <n>', 'worker threads hosting the agents (default: the number of cores; 1 = in-process simulator); rows are identical either way', positiveInteger('--threads'))
     .option('--transport <name>', "where agents run: 'simulator' (in process or worker threads) or 'libp2p' (one process per agent on 127.0.0.1)", transportParser, 'simulator')
     .option('--psk <file>', 'libp2p: pre-shared key file of a private network')
-    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number; transport: Transport; psk?: string }) => {
+    .addOption(serveOption())
+    .addOption(stayOption())
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number; transport: Transport; psk?: string } & ServeOptions) => {
       const { loadConfig } = await import('../experiments/config.ts');
       const { runToDirectory } = await import('../experiments/run-to-directory.ts');
       const { progressReporter } = await import('./progress.ts');
@@ -79,8 +85,12 @@ export async function main(argv: string[]): Promise<number> {
       const runtime = runtimeFor(opts.transport, opts.psk) ?? workerRuntimeFactory(opts.threads ?? defaultThreads()) ?? undefined;
       const config = loadConfig(file);
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
+      const live = await serveRun(opts, config);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}) });
+      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}), ...(live ? { observe: live.observe } : {}) }).catch(async (e: unknown) => {
+        await live?.close();
+        throw e;
+      });
       progress?.stop();
       const last = result.rows.at(-1);
       if (last) console.log(summaryLines(last, result.timing));
@@ -89,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
         console.error(`dbo: ${result.message}`);
         exitCode = 3;
       }
+      await live?.end(opts.stay ?? false);
     });
 
   program
@@ -192,6 +203,9 @@ export async function main(argv: string[]): Promise<number> {
   registerPlot(program);
   registerSweep(program);
   registerReport(program);
+  registerKeygen(program);
+  registerAgent(program);
+  registerGather(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv);

@@ -17,6 +17,14 @@ function positiveInteger(option: string): (value: string) => number {
   };
 }
 
+function positiveNumber(option: string): (value: string) => number {
+  return (value) => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isFinite(v) || v <= 0) throw new ConfigError(option, `expected a positive number, got '${value}'`);
+    return v;
+  };
+}
+
 /** The `--list` text: one block per experiment with its estimated cost. */
 export async function listPresets(): Promise<string> {
   const { PRESETS } = await import('../experiments/reproduce/registry.ts');
@@ -28,7 +36,7 @@ export async function listPresets(): Promise<string> {
     lines.push(`      cost: ${p.cost.full}; --quick: ${p.cost.quick}`);
     if (missing.length > 0) lines.push(`      not runnable in this build: needs the ${missing.join(', ')} problem`);
   }
-  lines.push('', 'Run one with: dbo reproduce ID [--seeds 3] [--quick] [--out DIR]; aliases: l-pdbo-table1 = e2-3, estimator-variance = e3-1.');
+  lines.push('', 'Run one with: dbo reproduce ID [--seeds 3] [--quick] [--out DIR] [--iterations N] [--step A] [--data SOURCE]; aliases: l-pdbo-table1 = e2-3, estimator-variance = e3-1.');
   return lines.join('\n');
 }
 
@@ -43,8 +51,10 @@ export function registerReproduce(program: Command): void {
     .option('--out <dir>', 'output folder (default runs/reproduce/<id>, or <id>-quick); a rerun resumes, skipping complete runs')
     .option('--libsvm-dir <dir>', 'folder holding the LIBSVM files a9a, a9a.t, ijcnn1, covtype.libsvm.binary.bz2 (default $DBO_LIBSVM_DIR or data/libsvm)')
     .option('--iterations <n>', 'iterations per run, overriding the preset (changes the experiment; stated in verdict.md)', positiveInteger('--iterations'))
+    .option('--step <a>', 'α = β of every run instead of the paper\'s 0.5 (e1-2, e1-3, e1-4 only; stated in verdict.md)', positiveNumber('--step'))
+    .option('--data <source>', 'only the runs on this data set (e1-2, e1-3, e3-2, e3-3: mnist or cifar10-synthetic; stated in verdict.md)')
     .option('--quiet', 'no progress bars')
-    .action(async (experiment: string | undefined, opts: { list?: boolean; seeds: number; quick?: boolean; out?: string; libsvmDir?: string; iterations?: number; quiet?: boolean }) => {
+    .action(async (experiment: string | undefined, opts: { list?: boolean; seeds: number; quick?: boolean; out?: string; libsvmDir?: string; iterations?: number; step?: number; data?: string; quiet?: boolean }) => {
       if (opts.list || experiment === undefined) {
         if (!opts.list) throw new ConfigError('experiment', 'expected an experiment ID or --list');
         console.log(await listPresets());
@@ -63,6 +73,8 @@ export function registerReproduce(program: Command): void {
         quick,
         libsvmDir: opts.libsvmDir ?? process.env.DBO_LIBSVM_DIR ?? 'data/libsvm',
         ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
+        ...(opts.step !== undefined ? { step: opts.step } : {}),
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
         log: (line) => console.log(line),
         ...(opts.quiet ? {} : { progress: (label: string, total: number) => progressReporter(total, label) }),
       });

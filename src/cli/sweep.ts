@@ -6,6 +6,7 @@ import { ConfigError, DboError } from '../errors.ts';
 import type { SweepEvent } from '../experiments/sweep.ts';
 import { megabytes, sci, table } from './format.ts';
 import { progressReporter, type ProgressReporter } from './progress.ts';
+import { serveOption, serveSweep, stayOption, type ServeOptions } from './serve.ts';
 
 function jobsOption(value: string): number {
   const v = Number(value);
@@ -18,7 +19,7 @@ export function defaultSweepDir(file: string, name?: string): string {
   return join('runs', name ?? basename(file, extname(file)));
 }
 
-interface SweepCliOptions {
+interface SweepCliOptions extends ServeOptions {
   out?: string;
   jobs: number;
   quiet?: boolean;
@@ -32,6 +33,8 @@ export function registerSweep(program: Command): void {
     .option('--out <dir>', 'sweep directory (default runs/<name>); rerunning with the same one runs only missing cases')
     .option('--jobs <n>', 'cases run in parallel, each in its own process', jobsOption, 2)
     .option('--quiet', 'no progress output')
+    .addOption(serveOption())
+    .addOption(stayOption())
     .action(async (file: string, opts: SweepCliOptions) => {
       const { loadSweepSpec, expandSweep, runSweep } = await import('../experiments/sweep.ts');
       const spec = loadSweepSpec(file);
@@ -41,7 +44,9 @@ export function registerSweep(program: Command): void {
       const progressOf = new Map<string, number>();
       let progress: ProgressReporter | undefined;
       let skippedIterations = 0;
+      const live = await serveSweep(opts, spec.name ?? basename(file, extname(file)), dir, cases);
       const onEvent = (e: SweepEvent) => {
+        live?.onEvent(e);
         if (e.type === 'skip') skippedIterations += e.case.config.iterations;
         else if (e.type === 'start') {
           progress ??= opts.quiet ? undefined : progressReporter(total - skippedIterations, 'sweep ');
@@ -56,7 +61,10 @@ export function registerSweep(program: Command): void {
           progress?.log(`${e.status} ${e.case.id}${e.message ? `: ${e.message}` : ''}`);
         }
       };
-      const result = await runSweep(spec, dir, { jobs: opts.jobs, onEvent });
+      const result = await runSweep(spec, dir, { jobs: opts.jobs, onEvent }).catch(async (e: unknown) => {
+        await live?.close();
+        throw e;
+      });
       progress?.stop();
       const rows = result.index.cases.map((c) => {
         const summaryFile = join(dir, c.dir, 'summary.json');
@@ -65,6 +73,7 @@ export function registerSweep(program: Command): void {
       });
       console.log(table(['case', 'status', 'iter', '‖∇Φ(x̄)‖²', 'test acc', 'MB sent'], rows));
       console.log(`ran ${result.ran.length} case(s), skipped ${result.skipped.length} already complete; index ${join(dir, 'sweep.json')}`);
+      await live?.end(opts.stay ?? false);
       const failed = result.index.cases.filter((c) => c.status === 'failed');
       if (failed.length > 0) throw new DboError(`${failed.length} of ${result.index.cases.length} case(s) failed (rerun to retry them): ${failed[0]!.id}: ${failed[0]!.message ?? ''}`);
     });

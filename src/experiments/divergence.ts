@@ -56,6 +56,17 @@ export class DivergenceMonitor {
 
   constructor(private readonly config: DivergenceConfig) {}
 
+  /** The start values recorded so far, by quantity (checkpoints). */
+  startValues(): Record<string, number> {
+    return Object.fromEntries(this.start);
+  }
+
+  /** Restores start values saved by `startValues`. */
+  restoreStartValues(values: Readonly<Record<string, number>>): void {
+    this.start.clear();
+    for (const [k, v] of Object.entries(values)) this.start.set(k, v);
+  }
+
   /** A divergence for a non-finite iterate the runtime reported (`what` names it). */
   nonFinite(iteration: number, what: string): Divergence {
     return { iteration, quantity: what, value: NaN, message: `diverged at iteration ${iteration}: ${what} (try smaller step sizes)` };

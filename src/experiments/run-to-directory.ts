@@ -7,7 +7,7 @@ import type { RunConfig } from './config.ts';
 import { runProvenance } from './provenance.ts';
 import { RunDirectory } from './run-directory.ts';
 import { checkConfigSize, checkRunSize } from './size-limits.ts';
-import { execute, prepareRun, type MetricsRow, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
+import { execute, prepareRun, type MetricsRow, type PreparedRun, type RunOutcome, type RunSinks, type RuntimeFactory } from './runner.ts';
 
 export interface StoredRun extends RunOutcome {
   readonly dir: string;
@@ -21,6 +21,8 @@ export interface RunToDirectoryOptions {
   readonly progress?: RunSinks['progress'];
   /** Where the agents run (default: the in-process simulator). */
   readonly runtime?: RuntimeFactory;
+  /** Watches the run as it goes (the live view): the prepared run, each row, the agents at each evaluation. */
+  readonly observe?: { prepared?(run: PreparedRun): void } & Pick<RunSinks, 'row' | 'agents'>;
 }
 
 /**
@@ -40,9 +42,14 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     rd.writeJson('topology.json', topologyJson(prepared.topology));
     // What every agent holds (data.json; see src/data/record.ts).
     if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
+    options.observe?.prepared?.(prepared);
     const started = new Date().toISOString();
     const sinks: RunSinks = {
-      row: (row: MetricsRow) => rd.appendLine('metrics.jsonl', row),
+      row: (row: MetricsRow) => {
+        rd.appendLine('metrics.jsonl', row);
+        options.observe?.row?.(row);
+      },
+      ...(options.observe?.agents ? { agents: options.observe.agents } : {}),
       // View changes on real transports (docs/faults.md).
       event: (e) => rd.appendLine('events.jsonl', e),
       ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getAlgorithm } from '../algorithms/registry.ts';
-import type { ConfiguredAlgorithm } from '../algorithms/types.ts';
+import type { ConfiguredAlgorithm, StateView } from '../algorithms/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { WeightedTopology } from '../graph/index.ts';
 import type { Vec } from '../linalg/vector.ts';
@@ -15,9 +15,10 @@ import { ORACLE_KINDS, type OracleKind } from '../problems/counting.ts';
 import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed, Rng } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
-import type { Runtime } from '../runtime/types.ts';
+import type { Runtime, RuntimeCheckpoint } from '../runtime/types.ts';
 import { isViewChanging, type RunEvent } from '../runtime/view-events.ts';
 import { survivorsProblem } from '../problems/survivors.ts';
+import { deserializeState, serializeState } from '../algorithms/state.ts';
 import { buildProblem, checkProblemFits } from './build-problem.ts';
 import { DivergenceMonitor, type Divergence } from './divergence.ts';
 import type { RunConfig } from './config.ts';
@@ -99,11 +100,16 @@ export interface RunSinks {
   progress?(iteration: number, total: number, last: MetricsRow | null): void;
   /** A view change, weight row, reset or injected fault (events.jsonl; docs/faults.md). */
   event?(event: RunEvent): void;
+  /** Every agent's iterates at each evaluation point, after its row (valid until the promise settles); awaited. */
+  agents?(iteration: number, agents: ReadonlyArray<StateView>): void | Promise<void>;
 }
 
 export interface RunOutcome {
-  readonly status: 'completed' | 'diverged';
+  /** 'interrupted': stopped on request (Ctrl-C / SIGTERM) at `iteration`, after a checkpoint. */
+  readonly status: 'completed' | 'diverged' | 'interrupted';
   readonly message?: string;
+  /** The iteration the run stopped at (status 'interrupted'). */
+  readonly iteration?: number;
   /** Where and why the run diverged (status 'diverged'). */
   readonly divergence?: Divergence;
   readonly rows: MetricsRow[];
@@ -117,6 +123,37 @@ export interface RunTiming {
   readonly evaluationMs: number;
 }
 
+/**
+ * Everything a run needs to continue from an iteration boundary as if it had
+ * never stopped: the runtime's checkpoint (agents' states, oracle counts,
+ * communication totals), the evaluator's warm starts, the divergence
+ * monitor's start values, the time spent so far and the number of rows
+ * written. Stored as checkpoint.json (src/experiments/checkpoint.ts).
+ */
+export interface RunCheckpoint {
+  readonly iteration: number;
+  readonly runtime: RuntimeCheckpoint;
+  /** `serializeState(evaluator.warmStarts())`. */
+  readonly evaluator: unknown;
+  readonly divergence: Readonly<Record<string, number>>;
+  readonly timing: RunTiming;
+  /** Rows of metrics.jsonl (and of trace.jsonl) written up to `iteration`. */
+  readonly rows: number;
+  readonly traceRows: number;
+}
+
+/** Checkpoints, stop requests and resumption (all optional). */
+export interface RunControl {
+  /** Take a checkpoint after every iteration that is a multiple of this (and when stopping on request). */
+  readonly checkpointEvery?: number;
+  /** Receives each checkpoint (and stores it). */
+  checkpoint?(checkpoint: RunCheckpoint): void | Promise<void>;
+  /** Polled at iteration boundaries: true stops the run there (after a checkpoint) with status 'interrupted'. */
+  stopRequested?(): boolean;
+  /** Continue from a checkpoint; `rows` are the metrics rows written up to it. */
+  readonly resume?: { readonly checkpoint: RunCheckpoint; readonly rows: ReadonlyArray<MetricsRow> };
+}
+
 /** Makes the runtime a run executes on; the default is the in-process simulator. */
 export type RuntimeFactory = (run: PreparedRun) => Runtime | Promise<Runtime>;
 
@@ -128,16 +165,16 @@ export const inProcessRuntime: RuntimeFactory = (run) => new InProcessRuntime(ru
  * them to each evaluation point, evaluates their snapshot outside the clock
  * and counters, and closes the runtime at the end.
  */
-export async function execute(run: PreparedRun, sinks: RunSinks = {}, makeRuntime: RuntimeFactory = inProcessRuntime): Promise<RunOutcome> {
+export async function execute(run: PreparedRun, sinks: RunSinks = {}, makeRuntime: RuntimeFactory = inProcessRuntime, control: RunControl = {}): Promise<RunOutcome> {
   const runtime = await makeRuntime(run);
   try {
-    return await drive(run, runtime, sinks);
+    return await drive(run, runtime, sinks, control);
   } finally {
     await runtime.close();
   }
 }
 
-async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promise<RunOutcome> {
+async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, control: RunControl): Promise<RunOutcome> {
   const { config, problem } = run;
   let evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
   evaluator.warmStart(run.init.y);
@@ -161,12 +198,27 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
   const rows: MetricsRow[] = [];
   let elapsedMs = 0;
   let evaluationMs = 0;
-  const started = performance.now();
+  let traceRows = 0;
+  let started = performance.now();
   const monitor = new DivergenceMonitor(config.divergence);
+  const every = control.checkpointEvery;
+  if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new ConfigError('--checkpoint-every', `expected a positive integer, got ${every}`);
   const end = (divergence?: Divergence): RunOutcome => {
     drainEvents();
     const timing = { wallMs: performance.now() - started, computeMs: elapsedMs, evaluationMs };
     return divergence ? { status: 'diverged', message: divergence.message, divergence, rows, timing } : { status: 'completed', rows, timing };
+  };
+  const checkpoint = async (iteration: number): Promise<void> => {
+    if (!control.checkpoint) return;
+    await control.checkpoint({
+      iteration,
+      runtime: await runtime.checkpoint(),
+      evaluator: serializeState(evaluator.warmStarts()),
+      divergence: monitor.startValues(),
+      timing: { wallMs: performance.now() - started, computeMs: elapsedMs, evaluationMs },
+      rows: rows.length,
+      traceRows,
+    });
   };
 
   const record = async (iteration: number): Promise<MetricsRow> => {
@@ -183,6 +235,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs, ...(agents !== undefined ? { agents } : {}) };
     rows.push(row);
     sinks.row?.(row);
+    await sinks.agents?.(iteration, snapshot);
     return row;
   };
   const trace = async (iteration: number): Promise<void> => {
@@ -191,21 +244,51 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
     const row: TraceRow = { iteration, x: vs.map((v) => Array.from(v.x)), y: vs.map((v) => Array.from(v.y)) };
     if (vs[0]!.z) row.z = vs.map((v) => Array.from(v.z!));
     sinks.trace(row);
+    traceRows++;
   };
 
   const total = config.iterations;
-  let last = await record(0);
-  drainEvents();
-  await trace(0);
-  const atStart = monitor.checkIterates(0, await runtime.snapshot()) ?? monitor.checkRow(0, last);
-  if (atStart) return end(atStart);
-  let t = 0;
+  let last: MetricsRow;
+  let t: number;
+  if (control.resume) {
+    // Continue where the checkpoint was taken: nothing before it is recomputed or rewritten.
+    const { checkpoint: cp, rows: before } = control.resume;
+    if (before.length !== cp.rows || before.length === 0) throw new Error(`resume: the checkpoint counts ${cp.rows} metrics rows, ${before.length} were given`);
+    await runtime.restore(cp.runtime);
+    evaluator.restoreWarmStarts(deserializeState(cp.evaluator as Parameters<typeof deserializeState>[0]));
+    monitor.restoreStartValues(cp.divergence);
+    rows.push(...before);
+    elapsedMs = cp.timing.computeMs;
+    evaluationMs = cp.timing.evaluationMs;
+    started -= cp.timing.wallMs;
+    traceRows = cp.traceRows;
+    last = rows.at(-1)!;
+    t = cp.iteration;
+    sinks.progress?.(t, total, last);
+  } else {
+    last = await record(0);
+    drainEvents();
+    await trace(0);
+    const atStart = monitor.checkIterates(0, await runtime.snapshot()) ?? monitor.checkRow(0, last);
+    if (atStart) return end(atStart);
+    t = 0;
+  }
+  const stopRequested = control.stopRequested;
   while (t < total) {
-    // Stop at every iteration when tracing, else at the next evaluation point.
-    const stop = sinks.trace ? t + 1 : Math.min(total, (Math.floor(t / config.evalEvery) + 1) * config.evalEvery);
-    const step = await runtime.advance(stop, (i) => {
-      if (i < stop) sinks.progress?.(i, total, last);
-    });
+    if (stopRequested?.()) {
+      await checkpoint(t);
+      return { status: 'interrupted', iteration: t, message: `stopped at iteration ${t}`, rows, timing: { wallMs: performance.now() - started, computeMs: elapsedMs, evaluationMs } };
+    }
+    // Stop at every iteration when tracing, else at the next evaluation point (or checkpoint).
+    let stop = sinks.trace ? t + 1 : Math.min(total, (Math.floor(t / config.evalEvery) + 1) * config.evalEvery);
+    if (every !== undefined) stop = Math.min(stop, (Math.floor(t / every) + 1) * every);
+    const step = await runtime.advance(
+      stop,
+      (i) => {
+        if (i < stop) sinks.progress?.(i, total, last);
+      },
+      stopRequested,
+    );
     elapsedMs += step.computeMs;
     t = step.iteration;
     drainEvents();
@@ -219,6 +302,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks): Promi
       if (bad) return end(bad);
     }
     sinks.progress?.(t, total, last);
+    if (every !== undefined && t % every === 0 && t < total && !stopRequested?.()) await checkpoint(t);
   }
   return end();
 }

@@ -261,7 +261,8 @@ async function runInProcess(c: SweepCase, runDir: string, onEvent: SweepOptions[
   const { runToDirectory } = await import('./run-to-directory.ts');
   try {
     const r = await runToDirectory(c.config, runDir, { progress: (iteration, total, row) => onEvent?.({ type: 'progress', case: c, iteration, total, row }) });
-    return { status: r.status, ...(r.message ? { message: r.message } : {}) };
+    // A sweep installs no stop request, so its runs never end 'interrupted'.
+    return { status: r.status === 'interrupted' ? 'failed' : r.status, ...(r.message ? { message: r.message } : {}) };
   } catch (e) {
     return { status: 'failed', message: (e as Error).message };
   }

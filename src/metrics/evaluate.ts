@@ -46,6 +46,13 @@ export interface RowMetrics {
   cleaningRecall?: number;
 }
 
+/** The evaluator's warm starts (see Evaluator.warmStarts). */
+export interface EvaluatorWarmStarts {
+  readonly yStar: ReadonlyArray<Float64Array>;
+  readonly zStar: ReadonlyArray<Float64Array>;
+  readonly yOwn: ReadonlyArray<Float64Array>;
+}
+
 /** A full evaluation (ground truth on). */
 export type MetricValues = RowMetrics & { hypergradNormSq: number; lowerError: number };
 
@@ -120,6 +127,28 @@ export class Evaluator {
   warmStart(y: Vec): void {
     for (const ys of this.yStar) ys.set(y);
     for (const ys of this.yOwn) ys.set(y);
+  }
+
+  /**
+   * Copies of the warm starts the next evaluation starts from. The solves
+   * stop at a tolerance, so their last bits depend on where they start: a run
+   * continued from a checkpoint restores these to evaluate bit for bit as the
+   * uninterrupted run does.
+   */
+  warmStarts(): EvaluatorWarmStarts {
+    const copy = (vs: Float64Array[]) => vs.map((v) => Float64Array.from(v));
+    return { yStar: copy(this.yStar), zStar: copy(this.zStar), yOwn: copy(this.yOwn) };
+  }
+
+  /** Restores warm starts saved by `warmStarts` (same problem). */
+  restoreWarmStarts(saved: EvaluatorWarmStarts): void {
+    const put = (into: Float64Array[], from: ReadonlyArray<Float64Array>, what: string) => {
+      if (from.length !== into.length || from.some((v, k) => v.length !== into[k]!.length)) throw new Error(`evaluator warm starts: ${what} does not fit this problem`);
+      from.forEach((v, k) => into[k]!.set(v));
+    };
+    put(this.yStar, saved.yStar, 'yStar');
+    put(this.zStar, saved.zStar, 'zStar');
+    put(this.yOwn, saved.yOwn, 'yOwn');
   }
 
   /**

@@ -9,8 +9,10 @@ import type { AgentContext, AgentStateBase, AgentWorkspace, ConfiguredAlgorithm,
 import type { PreparedRun } from '../experiments/runner.ts';
 import { allFinite } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
-import { addCounts, CountingOracle, emptyCounts, type OracleCounts } from '../problems/counting.ts';
+import { deserializeState, serializeState } from '../algorithms/state.ts';
+import { addCounts, CountingOracle, emptyCounts, ORACLE_KINDS, type OracleCounts } from '../problems/counting.ts';
 import { deriveSeed } from '../random/rng.ts';
+import type { AgentCheckpoint } from './types.ts';
 
 /** One agent: its context (with the link its runtime gave it), state and scratch space. */
 export interface HostedAgent {
@@ -48,6 +50,22 @@ export function buildAgent(run: PreparedRun, id: number, link: AgentLink): Hoste
   const oracle = new CountingOracle(run.problem.agents[id]!);
   const ctx = agentContext(run, id, link, oracle);
   return { id, oracle, ctx, state: run.algorithm.init(ctx), workspace: run.algorithm.workspace(ctx) };
+}
+
+/** An agent's checkpoint: its serialized state and a copy of its oracle counts. */
+export function checkpointAgent(agent: HostedAgent): AgentCheckpoint {
+  const { calls, samples } = agent.oracle.counts;
+  return { id: agent.id, state: serializeState(agent.state), oracle: { calls: { ...calls }, samples: { ...samples } } };
+}
+
+/** Puts a freshly built agent in the state and oracle counts of its checkpoint. */
+export function restoreAgent(agent: HostedAgent, checkpoint: AgentCheckpoint): void {
+  if (checkpoint.id !== agent.id) throw new Error(`checkpoint of agent ${checkpoint.id} given to agent ${agent.id}`);
+  agent.state = deserializeState(checkpoint.state as Parameters<typeof deserializeState>[0]);
+  for (const k of ORACLE_KINDS) {
+    agent.oracle.counts.calls[k] = checkpoint.oracle.calls[k];
+    agent.oracle.counts.samples[k] = checkpoint.oracle.samples[k];
+  }
 }
 
 /** Names the first non-finite iterate among some agents' views, or null. */
@@ -107,6 +125,21 @@ export class AgentGroup {
     if (!reset) return false;
     for (const a of this.agents) reset(a.state, a.ctx, a.workspace);
     return true;
+  }
+
+  /** The hosted agents' checkpoints, in `agents` order. */
+  checkpoint(): AgentCheckpoint[] {
+    return this.agents.map(checkpointAgent);
+  }
+
+  /** Restores every hosted agent from the checkpoints given (which may hold other agents too). */
+  restore(checkpoints: ReadonlyArray<AgentCheckpoint>): void {
+    const byId = new Map(checkpoints.map((c) => [c.id, c]));
+    for (const a of this.agents) {
+      const c = byId.get(a.id);
+      if (!c) throw new Error(`checkpoint has no state for agent ${a.id}`);
+      restoreAgent(a, c);
+    }
   }
 
   /** Oracle totals of the hosted agents. */

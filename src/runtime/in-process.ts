@@ -8,7 +8,7 @@ import { refuseFaults } from '../experiments/faults.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { Simulator } from '../network/simulator.ts';
 import { AgentGroup } from './agent.ts';
-import type { AdvanceResult, Runtime, RuntimeCounters } from './types.ts';
+import { addCommCounters, checkCheckpointAgents, emptyCommCounters, type AdvanceResult, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
 
 export class InProcessRuntime implements Runtime {
   readonly name = 'simulator';
@@ -16,6 +16,8 @@ export class InProcessRuntime implements Runtime {
   readonly simulator: Simulator;
   readonly group: AgentGroup;
   private iteration = 0;
+  /** Communication totals before the checkpoint this runtime was restored from. */
+  private commBase: CommCounters = emptyCommCounters();
 
   constructor(run: PreparedRun) {
     const { topology, problem } = run;
@@ -26,7 +28,7 @@ export class InProcessRuntime implements Runtime {
     this.group = new AgentGroup(run, ids, (id) => this.simulator.links[id]!);
   }
 
-  async advance(to: number, onIteration?: (iteration: number) => void): Promise<AdvanceResult> {
+  async advance(to: number, onIteration?: (iteration: number) => void, stopRequested?: () => boolean): Promise<AdvanceResult> {
     let computeMs = 0;
     while (this.iteration < to) {
       const t = this.iteration + 1;
@@ -38,6 +40,7 @@ export class InProcessRuntime implements Runtime {
       const bad = this.group.nonFinite();
       if (bad) return { iteration: t, nonFinite: bad, computeMs };
       onIteration?.(t);
+      if (stopRequested?.()) break;
     }
     return { iteration: this.iteration, nonFinite: null, computeMs };
   }
@@ -47,7 +50,19 @@ export class InProcessRuntime implements Runtime {
   }
 
   async counters(): Promise<RuntimeCounters> {
-    return { comm: { ...this.simulator.counters }, oracle: this.group.oracleCounts() };
+    return { comm: addCommCounters(this.commBase, this.simulator.counters), oracle: this.group.oracleCounts() };
+  }
+
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    return { iteration: this.iteration, comm: addCommCounters(this.commBase, this.simulator.counters), agents: this.group.checkpoint() };
+  }
+
+  async restore(checkpoint: RuntimeCheckpoint): Promise<void> {
+    if (this.iteration !== 0) throw new Error('simulator: restore is only for a runtime that has not advanced');
+    checkCheckpointAgents(checkpoint, this.m);
+    this.group.restore(checkpoint.agents);
+    this.commBase = { ...checkpoint.comm };
+    this.iteration = checkpoint.iteration;
   }
 
   async close(): Promise<void> {}

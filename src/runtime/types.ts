@@ -71,13 +71,65 @@ export interface Runtime {
    * Runs every agent from its current iteration up to iteration `to`,
    * checking after each iteration that every iterate is finite and stopping
    * at the first iteration where one is not. `onIteration` is called after
-   * each completed iteration when the runtime can tell.
+   * each completed iteration when the runtime can tell. When `stopRequested`
+   * is given and returns true, a runtime that can agree on an earlier
+   * iteration boundary may stop there (the result's `iteration` says where);
+   * one that cannot (agents in separate processes) runs on to `to`.
    */
-  advance(to: number, onIteration?: (iteration: number) => void): Promise<AdvanceResult>;
+  advance(to: number, onIteration?: (iteration: number) => void, stopRequested?: () => boolean): Promise<AdvanceResult>;
   /** Every agent's iterates, ids ascending; valid until the next `advance`. */
   snapshot(): Promise<ReadonlyArray<StateView>>;
   /** Communication and oracle totals so far. */
   counters(): Promise<RuntimeCounters>;
+  /**
+   * Every agent's serialized state and oracle counts and the network's
+   * communication totals, at the iteration boundary the runtime stands at
+   * (between two `advance` calls).
+   */
+  checkpoint(): Promise<RuntimeCheckpoint>;
+  /**
+   * Puts a freshly built runtime (before its first `advance`) where a
+   * checkpoint was taken: agents' states and oracle counts, the iteration,
+   * and communication totals (later traffic adds to them). Runs continued
+   * from a checkpoint give the uninterrupted run's rows bit for bit, on any
+   * runtime (a checkpoint taken on one runtime restores on any other).
+   */
+  restore(checkpoint: RuntimeCheckpoint): Promise<void>;
   /** Releases everything the runtime holds (threads, processes, sockets). */
   close(): Promise<void>;
+}
+
+/** One agent in a checkpoint: its algorithm state (src/algorithms/state.ts form) and oracle counts. */
+export interface AgentCheckpoint {
+  readonly id: number;
+  /** `serializeState(state)`: plain JSON, typed arrays and RNGs tagged. */
+  readonly state: unknown;
+  readonly oracle: OracleCounts;
+}
+
+/** A runtime's part of a checkpoint (checkpoint.json, see src/experiments/checkpoint.ts). */
+export interface RuntimeCheckpoint {
+  /** Iterations every agent had completed. */
+  readonly iteration: number;
+  /** Network totals at that point. */
+  readonly comm: CommCounters;
+  /** Every agent, ids 0 … m − 1 in order. */
+  readonly agents: ReadonlyArray<AgentCheckpoint>;
+}
+
+/** `base + current`, field by field: totals of a run continued from a checkpoint. */
+export function addCommCounters(base: CommCounters, current: CommCounters): CommCounters {
+  return {
+    rounds: base.rounds + current.rounds,
+    messages: base.messages + current.messages,
+    floats: base.floats + current.floats,
+    bytes: base.bytes + current.bytes,
+    wireBytes: base.wireBytes + current.wireBytes,
+  };
+}
+
+/** Checks that a checkpoint holds exactly agents 0 … m − 1 in order (a runtime's `restore` precondition). */
+export function checkCheckpointAgents(checkpoint: RuntimeCheckpoint, m: number): void {
+  if (checkpoint.agents.length !== m || checkpoint.agents.some((a, k) => a.id !== k))
+    throw new Error(`checkpoint holds agents ${checkpoint.agents.map((a) => a.id).join(', ')}, expected 0…${m - 1}`);
 }

@@ -7,11 +7,20 @@
  * slots in place.
  */
 
-/** Control words: barrier arrivals, barrier generation, abort flag, then per worker two report words (one per iteration parity). */
+/**
+ * Control words: barrier arrivals, barrier generation, abort flag, stop
+ * request (set by the parent on Ctrl-C / SIGTERM), then per worker two report
+ * words (one per iteration parity).
+ */
 export const CTRL_COUNT = 0;
 export const CTRL_GEN = 1;
 export const CTRL_ABORT = 2;
-export const CTRL_WORKERS = 3;
+export const CTRL_STOP = 3;
+export const CTRL_WORKERS = 4;
+
+/** Report words: −1 nothing to report, −2 stop requested, ≥ 0 the id of an agent whose iterate is non-finite. */
+export const REPORT_NONE = -1;
+export const REPORT_STOP = -2;
 
 export interface SharedLayout {
   readonly m: number;

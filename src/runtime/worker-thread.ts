@@ -14,8 +14,8 @@ import { allFinite, type Vec } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
 import { checkBytesPerFloat, roundThroughWire } from '../network/wire.ts';
 import { AgentGroup } from './agent.ts';
-import { emptyCommCounters } from './types.ts';
-import { barrier, CTRL_ABORT, CTRL_WORKERS, type SharedLayout } from './worker-shared.ts';
+import { emptyCommCounters, type AgentCheckpoint } from './types.ts';
+import { barrier, CTRL_ABORT, CTRL_STOP, CTRL_WORKERS, REPORT_NONE, REPORT_STOP, type SharedLayout } from './worker-shared.ts';
 
 export interface WorkerInit {
   readonly config: RunConfig;
@@ -24,7 +24,13 @@ export interface WorkerInit {
   readonly layout: SharedLayout;
 }
 
-export type WorkerRequest = { cmd: 'advance'; to: number } | { cmd: 'snapshot' } | { cmd: 'counters' } | { cmd: 'close' };
+export type WorkerRequest =
+  | { cmd: 'advance'; to: number }
+  | { cmd: 'snapshot' }
+  | { cmd: 'counters' }
+  | { cmd: 'checkpoint' }
+  | { cmd: 'restore'; iteration: number; agents: ReadonlyArray<AgentCheckpoint> }
+  | { cmd: 'close' };
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -137,10 +143,11 @@ async function advance(to: number): Promise<{ iteration: number; bad: { id: numb
     iteration++;
     const bad = firstNonFinite();
     const base = CTRL_WORKERS + (iteration & 1) * layout.workers;
-    Atomics.store(ctrl, base + init.index, bad === null ? -1 : bad.id);
+    // A stop request is published like a non-finite iterate, so that every worker stops after the same iteration.
+    Atomics.store(ctrl, base + init.index, bad !== null ? bad.id : Atomics.load(ctrl, CTRL_STOP) !== 0 ? REPORT_STOP : REPORT_NONE);
     barrier(ctrl, layout.workers);
     let any = false;
-    for (let w = 0; w < layout.workers; w++) if (Atomics.load(ctrl, base + w) >= 0) any = true;
+    for (let w = 0; w < layout.workers; w++) if (Atomics.load(ctrl, base + w) !== REPORT_NONE) any = true;
     if (any) return { iteration, bad, stoppedBy: true, computeMs };
   }
   return { iteration, bad: null, stoppedBy: false, computeMs };
@@ -166,6 +173,15 @@ port.on('message', (req: WorkerRequest) => {
         }
         case 'counters':
           port.postMessage({ ok: true, result: { comm: { ...comm }, oracle: group.oracleCounts() } });
+          break;
+        case 'checkpoint':
+          port.postMessage({ ok: true, result: group.checkpoint() });
+          break;
+        case 'restore':
+          if (iteration !== 0) throw new Error('worker runtime: restore is only for workers that have not advanced');
+          group.restore(req.agents);
+          iteration = req.iteration;
+          port.postMessage({ ok: true, result: null });
           break;
         case 'close':
           port.close();

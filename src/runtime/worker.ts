@@ -14,8 +14,8 @@ import type { StateView } from '../algorithms/types.ts';
 import { refuseFaults } from '../experiments/faults.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { addCounts, emptyCounts, type OracleCounts } from '../problems/counting.ts';
-import { mergeCommCounters, type AdvanceResult, type CommCounters, type Runtime, type RuntimeCounters } from './types.ts';
-import { allocateShared, slotCapacity } from './worker-shared.ts';
+import { addCommCounters, checkCheckpointAgents, emptyCommCounters, mergeCommCounters, type AdvanceResult, type AgentCheckpoint, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
+import { allocateShared, CTRL_STOP, slotCapacity } from './worker-shared.ts';
 import type { WorkerInit, WorkerRequest } from './worker-thread.ts';
 
 /** Default thread count: the cores this process may use. */
@@ -49,12 +49,15 @@ export class WorkerRuntime implements Runtime {
   readonly name = 'worker-threads';
   private iteration = 0;
   private failed: Error | null = null;
+  /** Communication totals before the checkpoint this runtime was restored from. */
+  private commBase: CommCounters = emptyCommCounters();
 
   private constructor(
     readonly m: number,
     private readonly workers: Worker[],
     private readonly blocks: number[][],
     private readonly pending: Array<((r: Reply) => void) | null>,
+    private readonly control: Int32Array,
   ) {}
 
   /** Starts `threads` workers (at most one per agent) for a prepared run and waits until each has built its agents. */
@@ -69,7 +72,7 @@ export class WorkerRuntime implements Runtime {
       const data: WorkerInit = { config: run.config, ids, index, layout };
       return startWorker(data);
     });
-    const rt = new WorkerRuntime(m, workers, blocks, pending);
+    const rt = new WorkerRuntime(m, workers, blocks, pending, new Int32Array(layout.control));
     workers.forEach((w, k) => {
       w.on('message', (r: Reply) => rt.settle(k, r));
       w.on('error', (e: Error) => rt.settle(k, { ok: false, error: e.message, ...(e.stack ? { stack: e.stack } : {}) }));
@@ -118,9 +121,21 @@ export class WorkerRuntime implements Runtime {
     }
   }
 
-  async advance(to: number, onIteration?: (iteration: number) => void): Promise<AdvanceResult> {
+  async advance(to: number, onIteration?: (iteration: number) => void, stopRequested?: () => boolean): Promise<AdvanceResult> {
     const start = performance.now();
-    const results = await this.ask<{ iteration: number; bad: { id: number; message: string } | null; stoppedBy: boolean }>({ cmd: 'advance', to });
+    // A stop request reaches the workers through shared memory; they agree on the iteration to stop after.
+    Atomics.store(this.control, CTRL_STOP, 0);
+    const poll = stopRequested
+      ? setInterval(() => {
+          if (stopRequested()) Atomics.store(this.control, CTRL_STOP, 1);
+        }, 20)
+      : null;
+    let results: Array<{ iteration: number; bad: { id: number; message: string } | null; stoppedBy: boolean }>;
+    try {
+      results = await this.ask({ cmd: 'advance', to });
+    } finally {
+      if (poll) clearInterval(poll);
+    }
     const computeMs = performance.now() - start;
     const iteration = results[0]!.iteration;
     if (results.some((r) => r.iteration !== iteration)) throw new Error(`worker runtime: workers stopped at different iterations (${results.map((r) => r.iteration).join(', ')})`);
@@ -144,7 +159,24 @@ export class WorkerRuntime implements Runtime {
     const parts = await this.ask<{ comm: Omit<CommCounters, 'wireBytes'> & { wireBytes?: number }; oracle: OracleCounts }>({ cmd: 'counters' });
     const oracle = emptyCounts();
     for (const p of parts) addCounts(oracle, p.oracle);
-    return { comm: mergeCommCounters(parts.map((p) => ({ ...p.comm, wireBytes: 0 }))), oracle };
+    return { comm: addCommCounters(this.commBase, mergeCommCounters(parts.map((p) => ({ ...p.comm, wireBytes: 0 })))), oracle };
+  }
+
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    const parts = await this.ask<AgentCheckpoint[]>({ cmd: 'checkpoint' });
+    const { comm } = await this.counters();
+    return { iteration: this.iteration, comm, agents: parts.flat().sort((a, b) => a.id - b.id) };
+  }
+
+  async restore(checkpoint: RuntimeCheckpoint): Promise<void> {
+    if (this.iteration !== 0) throw new Error('worker runtime: restore is only for a runtime that has not advanced');
+    checkCheckpointAgents(checkpoint, this.m);
+    if (this.failed) throw this.failed;
+    const replies = this.workers.map((_, k) => this.wait(k));
+    this.workers.forEach((w, k) => w.postMessage({ cmd: 'restore', iteration: checkpoint.iteration, agents: this.blocks[k]!.map((id) => checkpoint.agents[id]!) } satisfies WorkerRequest));
+    await Promise.all(replies);
+    this.commBase = { ...checkpoint.comm };
+    this.iteration = checkpoint.iteration;
   }
 
   async close(): Promise<void> {

@@ -7,33 +7,25 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { writeReport } from '../../src/report/report.ts';
+import { chromiumSkip, launchChromium, watchedPage } from '../browser.ts';
 import { tempDir } from '../helpers.ts';
 import { tinyConfig, tinyInstance, tinyRun } from './fixtures.ts';
 
-const CHROMIUM = process.env.DBO_CHROMIUM ?? '/usr/bin/chromium';
 const root = tempDir('dbo-browser-test-');
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('report.html in headless chromium: no console errors, no outside requests, charts present', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, async () => {
+test('report.html in headless chromium: no console errors, no outside requests, charts present', { skip: chromiumSkip }, async () => {
   const instance = tinyInstance(root);
   await tinyRun(root, 'ring', tinyConfig(instance));
   await tinyRun(root, 'complete', tinyConfig(instance, { topology: { type: 'complete', agents: 5 } }));
   const file = await writeReport(root);
   const url = pathToFileURL(file).href;
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
+    const { page, errors, requests } = await watchedPage(browser);
     await page.goto(url, { waitUntil: 'load' });
     assert.deepEqual(errors, []);
     assert.deepEqual(

@@ -13,7 +13,7 @@ import { execute, prepareRun, type PreparedRun } from '../../src/experiments/run
 import { Simulator } from '../../src/network/simulator.ts';
 import { addCounts, emptyCounts } from '../../src/problems/counting.ts';
 import { AgentGroup, buildAgent } from '../../src/runtime/agent.ts';
-import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCounters } from '../../src/runtime/types.ts';
+import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from '../../src/runtime/types.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
 
 const root = tempDir('dbo-runtime-test-');
@@ -55,6 +55,15 @@ class TwoHostRuntime implements Runtime {
     const oracle = emptyCounts();
     for (const h of this.hosts) addCounts(oracle, h.oracleCounts());
     return { comm: mergeCommCounters([this.sim.counters]), oracle };
+  }
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    const { comm } = await this.counters();
+    return { iteration: this.iteration, comm, agents: this.hosts.flatMap((h) => h.checkpoint()).sort((a, b) => a.id - b.id) };
+  }
+  async restore(cp: RuntimeCheckpoint): Promise<void> {
+    for (const h of this.hosts) h.restore(cp.agents);
+    Object.assign(this.sim.counters, cp.comm);
+    this.iteration = cp.iteration;
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -100,6 +109,10 @@ test('the runtime is closed when a run fails', async () => {
     },
     snapshot: async () => [],
     counters: async () => ({ comm: mergeCommCounters([]), oracle: emptyCounts() }),
+    checkpoint: async () => {
+      throw new Error('not used');
+    },
+    restore: async () => {},
     close: async () => {
       closed = true;
     },

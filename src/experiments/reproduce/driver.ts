@@ -25,6 +25,10 @@ export interface ReproduceOptions {
   readonly quick: boolean;
   readonly libsvmDir: string;
   readonly iterations?: number;
+  /** α = β of every run (presets that take it). */
+  readonly step?: number;
+  /** Only the runs on this data set (presets with several). */
+  readonly data?: string;
   readonly log?: (line: string) => void;
   /** One progress reporter over all the iterations to run (e.g. a bar), or undefined for none. */
   readonly progress?: (label: string, iterations: number) => { update(done: number, total: number, row: MetricsRow | null): void; log?(line: string): void; stop(): void } | undefined;
@@ -141,7 +145,7 @@ function plan(preset: Preset, o: ReproduceOptions, presetOptions: PresetOptions)
       }
       let found: string | null = null;
       if (existsSync(dir)) {
-        if (!sameConfig(dir, config)) throw new DboError(`${dir}: holds a run made with a different config (e.g. another --quick, --iterations or --libsvm-dir); choose another --out`);
+        if (!sameConfig(dir, config)) throw new DboError(`${dir}: holds a run made with a different config (e.g. another --quick, --iterations, --step or --libsvm-dir); choose another --out`);
         found = dir;
       } else if (siblingOut) {
         const other = join(siblingOut, run.id, `seed-${seed}`);
@@ -236,7 +240,7 @@ async function writeFigures(preset: Preset, o: ReproduceOptions, presetOptions: 
 }
 
 function verdictMarkdown(preset: Preset, o: ReproduceOptions, verdict: Verdict, evaluation: { checks: Check[]; details?: string[] }, results: RunResult[]): string {
-  const command = `dbo reproduce ${preset.id}${o.seeds !== 1 ? ` --seeds ${o.seeds}` : ''}${o.quick ? ' --quick' : ''}${o.iterations !== undefined ? ` --iterations ${o.iterations}` : ''}`;
+  const command = `dbo reproduce ${preset.id}${o.seeds !== 1 ? ` --seeds ${o.seeds}` : ''}${o.quick ? ' --quick' : ''}${o.iterations !== undefined ? ` --iterations ${o.iterations}` : ''}${o.step !== undefined ? ` --step ${o.step}` : ''}${o.data !== undefined ? ` --data ${o.data}` : ''}`;
   const lines = [
     `# ${preset.id.toUpperCase()}: ${preset.title}`,
     '',
@@ -254,6 +258,8 @@ function verdictMarkdown(preset: Preset, o: ReproduceOptions, verdict: Verdict, 
     '',
     ...preset.setting.map((s) => `- ${s}`),
     ...(o.quick ? ['- Quick version: fewer iterations and samples than stated above (see each run\'s config.resolved.json).'] : []),
+    ...(o.step !== undefined ? [`- \`--step ${o.step}\`: α = β = ${o.step} in every run instead of the paper's value stated above.`] : []),
+    ...(o.data !== undefined ? [`- \`--data ${o.data}\`: only the runs on this data set (the paper's figure has ${preset.dataSets!.join(' and ')}).`] : []),
     '',
     '## Measured',
     '',
@@ -277,7 +283,13 @@ function verdictMarkdown(preset: Preset, o: ReproduceOptions, verdict: Verdict, 
 /** Runs (or resumes) a preset and writes its verdict. */
 export async function reproduce(preset: Preset, o: ReproduceOptions): Promise<ReproduceOutcome> {
   if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new ConfigError('--seeds', `expected a positive integer, got ${o.seeds}`);
-  const presetOptions: PresetOptions = { quick: o.quick, libsvmDir: o.libsvmDir, ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) };
+  if (o.step !== undefined) {
+    if (!preset.takesStep) throw new ConfigError('--step', `experiment ${preset.id} does not take --step (only the SEED-001 comparisons e1-2, e1-3 and e1-4 do)`);
+    if (!(o.step > 0) || !Number.isFinite(o.step)) throw new ConfigError('--step', `expected a positive number, got ${o.step}`);
+  }
+  if (o.data !== undefined && !preset.dataSets?.includes(o.data))
+    throw new ConfigError('--data', preset.dataSets ? `expected one of ${preset.dataSets.join(', ')} for experiment ${preset.id}, got '${o.data}'` : `experiment ${preset.id} runs on one data set and does not take --data`);
+  const presetOptions: PresetOptions = { quick: o.quick, libsvmDir: o.libsvmDir, ...(o.iterations !== undefined ? { iterations: o.iterations } : {}), ...(o.step !== undefined ? { step: o.step } : {}), ...(o.data !== undefined ? { data: o.data } : {}) };
   const jobs = plan(preset, o, presetOptions);
   const log = o.log ?? (() => {});
   for (const j of jobs) if (j.found) log(`${j.key}: complete in ${j.found}, skipped`);

@@ -16,6 +16,10 @@ export interface PresetOptions {
   readonly libsvmDir: string;
   /** Iterations per run, overriding the preset's (e.g. `dbo reproduce l-pdbo-table1 --iterations N`). */
   readonly iterations?: number;
+  /** α = β of every run, overriding the paper's (presets with `takesStep` only; `dbo reproduce e1-2 --step 0.1`). */
+  readonly step?: number;
+  /** Only the runs on this data set (presets with `dataSets` only; `dbo reproduce e1-2 --data mnist`). */
+  readonly data?: string;
 }
 
 /** One run of a preset: a config (without `seed`, which the driver sets per seed). */
@@ -104,6 +108,10 @@ export interface Preset {
   readonly problems?: readonly string[];
   /** Data files the runs need, relative to the LIBSVM folder. */
   readonly libsvmFiles?: readonly string[];
+  /** Whether `--step` (one α = β for every run) applies; the setting then states the override. */
+  readonly takesStep?: boolean;
+  /** The data sets of a preset that runs on several: `--data` picks one of them (runs, checks and figures). */
+  readonly dataSets?: readonly string[];
   /** Another preset whose runs are identical: its complete runs are reused. */
   readonly sharesRunsWith?: string;
   runs(options: PresetOptions): PresetRun[];

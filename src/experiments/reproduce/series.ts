@@ -20,6 +20,9 @@ export const col = {
   hypergradNormSq: (r: MetricsRow) => r.hypergradNormSq ?? NaN,
   interactMetric: (r: MetricsRow) => r.interactMetric ?? NaN,
   prometheusMetric: (r: MetricsRow) => r.prometheusMetric ?? NaN,
+  upperLoss: (r: MetricsRow) => r.upperLoss,
+  cleaningPrecision: (r: MetricsRow) => r.cleaningPrecision ?? NaN,
+  cleaningRecall: (r: MetricsRow) => r.cleaningRecall ?? NaN,
   /** Hessians per node (SEED-002's NHMC): (HVPs + formed Hessians) / m. */
   hessiansPerNode: (m: number, offset = 0) => (r: MetricsRow) => Math.max(0, (r.hvp + r.hessian) / m - (r.iteration > 0 ? offset : 0)),
   /** Oracle calls per node: ∇f, ∇g, HVP and JVP. */
@@ -47,6 +50,18 @@ export function meanCurve(results: ReadonlyArray<RunResult>, x: Column, y: Colum
     out.max.push(Math.max(...ys));
   }
   return out;
+}
+
+/**
+ * "diverged at iteration N" (several seeds: "diverged at iterations N₁, N₂ (seeds 1, 3)") when a run
+ * of `runs` diverged, else null: a verdict must say so rather than read the rows before the divergence.
+ */
+export function divergedAt(runs: ReadonlyArray<RunResult>): string | null {
+  const diverged = runs.filter((r) => r.status === 'diverged');
+  if (diverged.length === 0) return null;
+  const at = diverged.map((r) => /iteration (\d+)/.exec(r.message ?? '')?.[1] ?? '?');
+  if (runs.length === 1) return `diverged at iteration ${at[0]}`;
+  return `diverged at iteration${at.length > 1 ? 's' : ''} ${at.join(', ')} (seed${at.length > 1 ? 's' : ''} ${diverged.map((r) => r.seed).join(', ')} of ${runs.length})`;
 }
 
 /** y at x by linear interpolation; null outside the curve's x-range. */

@@ -53,6 +53,13 @@ async function handle(msg: ParentMessage): Promise<void> {
     case 'counters':
       send({ type: 'counters', ...agent!.counters() });
       return;
+    case 'checkpoint':
+      send({ type: 'checkpoint', agent: agent!.checkpoint() });
+      return;
+    case 'restore':
+      agent!.restore(msg.iteration, msg.agent);
+      send({ type: 'restored' });
+      return;
     case 'stop':
       await shutdown();
       return;
@@ -69,3 +76,5 @@ process.on('message', (msg: ParentMessage) => {
   );
 });
 process.on('disconnect', () => void shutdown());
+// Ctrl-C reaches the whole process group: the parent decides where the run stops (and checkpoints), so agents ignore it.
+process.on('SIGINT', () => {});

@@ -15,7 +15,7 @@ import { PeerLink } from '../../network/peer-link.ts';
 import { checkBytesPerFloat } from '../../network/wire.ts';
 import type { OracleCounts } from '../../problems/counting.ts';
 import { AgentGroup } from '../agent.ts';
-import type { AdvanceResult, CommCounters } from '../types.ts';
+import type { AdvanceResult, AgentCheckpoint, CommCounters } from '../types.ts';
 import type { RunEvent } from '../view-events.ts';
 import type { PeerEntry } from './keys.ts';
 import { AgentNode } from './node.ts';
@@ -95,9 +95,11 @@ export class NetworkAgent {
       degrees: run.topology.graph.neighbours.map((n) => n.length),
       roundTimeoutMs: o.config.network?.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
       onGone: (j, round, reason) => {
+        self?.node.drop(j);
+        // After the last iteration neighbours close their connections as they finish: not a departure worth reporting.
+        if ((self?.iteration ?? 0) >= o.config.iterations) return;
         o.log(`agent ${o.id}: agent ${j} left this agent's view from round ${round} (${reason})`);
         event({ event: 'neighbour-gone', iteration: current(), agent: o.id, neighbour: j, round, reason });
-        self?.node.drop(j);
       },
       onWeights: (round, ids, weights, selfWeight) => event({ event: 'weights', iteration: current(), agent: o.id, round, neighbours: [...ids], weights: [...weights], self: selfWeight }),
     });
@@ -171,6 +173,18 @@ export class NetworkAgent {
 
   counters(): { comm: CommCounters; oracle: OracleCounts } {
     return { comm: { ...this.link.counters, wireBytes: this.node.wireBytesSent }, oracle: this.group.oracleCounts() };
+  }
+
+  /** This agent's checkpoint (its serialized state and oracle counts). */
+  checkpoint(): AgentCheckpoint {
+    return this.group.checkpoint()[0]!;
+  }
+
+  /** Puts the freshly connected agent where its checkpoint was taken, at `iteration`. */
+  restore(iteration: number, checkpoint: AgentCheckpoint): void {
+    if (this.iteration !== 0) throw new Error(`agent ${this.id}: restore is only for an agent that has not advanced`);
+    this.group.restore([checkpoint]);
+    this.iteration = iteration;
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 /** Messages between the local libp2p runtime and its agent processes (IPC, advanced serialization). */
 import type { RunConfig } from '../../experiments/config.ts';
 import type { OracleCounts } from '../../problems/counting.ts';
-import type { CommCounters } from '../types.ts';
+import type { AgentCheckpoint, CommCounters } from '../types.ts';
 import type { RunEvent } from '../view-events.ts';
 import type { AgentView } from './agent.ts';
 import type { PeerEntry } from './keys.ts';
@@ -12,6 +12,8 @@ export type ParentMessage =
   | { type: 'advance'; to: number; progress: boolean }
   | { type: 'snapshot' }
   | { type: 'counters' }
+  | { type: 'checkpoint' }
+  | { type: 'restore'; iteration: number; agent: AgentCheckpoint }
   | { type: 'stop' };
 
 export type ChildMessage =
@@ -21,6 +23,8 @@ export type ChildMessage =
   | { type: 'progress'; iteration: number }
   | { type: 'snapshot'; view: AgentView }
   | { type: 'counters'; comm: CommCounters; oracle: OracleCounts }
+  | { type: 'checkpoint'; agent: AgentCheckpoint }
+  | { type: 'restored' }
   | { type: 'stopped' }
   | { type: 'log'; message: string }
   | { type: 'event'; event: RunEvent }

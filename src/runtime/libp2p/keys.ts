@@ -3,13 +3,14 @@
  *
  * Key file (`dbo keygen --out FILE`, mode 0600): JSON
  *   {"type": "dbo-agent-key", "peerId": "12D3Koo…", "privateKey": "<base64 libp2p protobuf of an Ed25519 key>"}
- * Peers file: JSON
+ * Peers file: YAML (.yaml, .yml) or JSON
  *   {"agents": [{"id": 0, "peerId": "12D3Koo…", "address": "/ip4/10.0.0.5/tcp/7000"}, …]}
  * with one entry per agent id 0 … m − 1 (`address` is a multiaddr, or host:port).
  * Pre-shared key file (`dbo keygen --psk --out FILE`): the libp2p private
  * network format ("/key/swarm/psk/1.0.0/", "/base16/", 64 hex digits).
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { DboError } from '../../errors.ts';
 
 export interface KeyFile {
@@ -32,10 +33,11 @@ function readJsonFile(file: string, what: string): unknown {
   } catch (e) {
     throw new DboError(`${file}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  const yaml = /\.ya?ml$/i.test(file);
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new DboError(`${file}: the ${what} is not valid JSON`);
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new DboError(`${file}: the ${what} is not valid ${yaml ? `YAML (${(e as Error).message.split('\n')[0]})` : 'JSON'}`);
   }
 }
 
@@ -68,7 +70,8 @@ export async function readKeyFile(file: string) {
   return { key, peerId };
 }
 
-function toMultiaddr(address: string, where: string): string {
+/** A multiaddr from a multiaddr or HOST:PORT ([v6]:PORT for IPv6; a name becomes /dns/NAME). */
+export function toMultiaddr(address: string, where: string): string {
   if (address.startsWith('/')) return address;
   const m = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(address);
   if (!m) throw new DboError(`${where}: expected a multiaddr (/ip4/HOST/tcp/PORT) or HOST:PORT, got '${address}'`);
@@ -99,6 +102,17 @@ export function parsePeers(json: unknown, m: number, file: string): PeerEntry[] 
     seen.add(out[i]!.peerId);
   }
   return out;
+}
+
+/**
+ * Where an agent listens by default, given its address in the peers file:
+ * the address itself, except that a DNS name (which a socket cannot bind)
+ * becomes every interface at the same port.
+ */
+export function listenAddressFor(address: string): string {
+  const m = /^\/(dns|dns4|dns6)\/[^/]+\/tcp\/(\d+)$/.exec(address);
+  if (!m) return address;
+  return m[1] === 'dns6' ? `/ip6/::/tcp/${m[2]}` : `/ip4/0.0.0.0/tcp/${m[2]}`;
 }
 
 export function readPeersFile(file: string, m: number): PeerEntry[] {

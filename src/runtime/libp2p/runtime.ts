@@ -14,7 +14,7 @@ import { DboError } from '../../errors.ts';
 import type { PreparedRun } from '../../experiments/runner.ts';
 import { isCrash } from '../../experiments/faults.ts';
 import { addCounts, emptyCounts, type OracleCounts } from '../../problems/counting.ts';
-import { mergeCommCounters, type AdvanceResult, type CommCounters, type RuntimeCounters } from '../types.ts';
+import { addCommCounters, checkCheckpointAgents, emptyCommCounters, mergeCommCounters, type AdvanceResult, type CommCounters, type RuntimeCheckpoint, type RuntimeCounters } from '../types.ts';
 import { sortEvents, type RunEvent, type ViewChangingRuntime } from '../view-events.ts';
 import type { ChildMessage, ParentMessage } from './ipc.ts';
 import type { PeerEntry } from './keys.ts';
@@ -109,8 +109,10 @@ export class Libp2pRuntime implements ViewChangingRuntime {
   private snapshotIds: number[];
   /** Every agent's last reported counters (a departed agent's stay in the totals). */
   private readonly lastCounters = new Map<number, { comm: CommCounters; oracle: OracleCounts }>();
-  private done = 0;
   private crashAt = new Map<number, number>();
+  /** Communication totals before the checkpoint this runtime was restored from. */
+  private commBase: CommCounters = emptyCommCounters();
+  private iteration = 0;
 
   private constructor(m: number, agents: AgentProcess[]) {
     this.m = m;
@@ -122,7 +124,7 @@ export class Libp2pRuntime implements ViewChangingRuntime {
   private hooks(): ViewHooks {
     return {
       event: (e) => this.events.push(e),
-      exit: (id, how) => this.events.push({ event: 'agent-exited', iteration: this.crashAt.get(id) ?? this.done, agent: id, how }),
+      exit: (id, how) => this.events.push({ event: 'agent-exited', iteration: this.crashAt.get(id) ?? this.iteration, agent: id, how }),
     };
   }
 
@@ -181,10 +183,10 @@ export class Libp2pRuntime implements ViewChangingRuntime {
     try {
       // Progress comes from the lowest agent still in the run; agents that leave are left out (docs/faults.md).
       const results = (await this.askAll((_a, first) => ({ type: 'advance', to, progress: first && onIteration !== undefined }), 'advanced')).map((r) => r.reply);
-      this.done = to;
       // Agents step on together to `to`; a non-finite iterate stops the run at the first iteration it appeared, named by the lowest agent id (as the simulator names it).
       const computeMs = Math.max(...results.map((r) => r.computeMs));
       const bad = results.filter((r) => r.nonFinite !== null);
+      this.iteration = to;
       if (bad.length === 0) return { iteration: to, nonFinite: null, computeMs };
       const first = Math.min(...bad.map((r) => r.iteration));
       return { iteration: first, nonFinite: bad.find((r) => r.iteration === first)!.nonFinite, computeMs };
@@ -205,7 +207,21 @@ export class Libp2pRuntime implements ViewChangingRuntime {
     const all = [...this.lastCounters.values()];
     const oracle = emptyCounts();
     for (const r of all) addCounts(oracle, r.oracle);
-    return { comm: mergeCommCounters(all.map((r) => r.comm)), oracle };
+    return { comm: addCommCounters(this.commBase, mergeCommCounters(all.map((r) => r.comm))), oracle };
+  }
+
+  async checkpoint(): Promise<RuntimeCheckpoint> {
+    const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'checkpoint' }, 'checkpoint')));
+    const { comm } = await this.counters();
+    return { iteration: this.iteration, comm, agents: replies.map((r) => r.agent) };
+  }
+
+  async restore(checkpoint: RuntimeCheckpoint): Promise<void> {
+    if (this.iteration !== 0) throw new Error('libp2p runtime: restore is only for a runtime that has not advanced');
+    checkCheckpointAgents(checkpoint, this.m);
+    await Promise.all(this.agents.map((a) => a.request({ type: 'restore', iteration: checkpoint.iteration, agent: checkpoint.agents[a.id]! }, 'restored')));
+    this.commBase = { ...checkpoint.comm };
+    this.iteration = checkpoint.iteration;
   }
 
   async close(): Promise<void> {

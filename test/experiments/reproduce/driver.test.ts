@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, DboError } from '../../../src/errors.ts';
+import { ConfigError, DataError, DboError } from '../../../src/errors.ts';
 import { hasProblemType, reproduce } from '../../../src/experiments/reproduce/driver.ts';
 import type { Preset } from '../../../src/experiments/reproduce/preset.ts';
 import { findPreset } from '../../../src/experiments/reproduce/registry.ts';
@@ -74,6 +74,41 @@ test('e3-1 (quick): a computation preset stores result.json per seed and passes 
   assert.equal(r.verdict, 'PASS', JSON.stringify(r.checks));
   assert.ok(existsSync(join(out, 'sigma-0.05', 'seed-1', 'result.json')));
   assert.equal((await reproduce(findPreset('e3-1'), { out, seeds: 1, quick: true, libsvmDir: '' })).skipped.length, 3);
+});
+
+/** E1-2 (quick) further shrunk: 12 samples per agent, 50 test images, a 4-unit network. */
+const tinyMeta = (_id: string, c: Record<string, unknown>) => {
+  const problem = c.problem as Record<string, unknown>;
+  return { ...c, evalEvery: 2, problem: { ...problem, hidden: [4, 4], batch: 4, data: { ...(problem.data as object), perAgent: 12, testSamples: 50 } } };
+};
+
+test('e1-2 (quick, tiny): the eight MLP meta-learning runs (MNIST and the CIFAR stand-in), figures, and a verdict naming every diverged run', async () => {
+  const out = join(root, 'e1-2');
+  const r = await reproduce(findPreset('seed001-fig2'), { out, seeds: 1, quick: true, libsvmDir: '', iterations: 4, transform: tinyMeta, inProcess: true });
+  assert.equal(r.executed.length, 8);
+  const text = readFileSync(r.verdictFile, 'utf8');
+  assert.match(text, /^# E1-2: SEED-001 Fig\. 2/);
+  assert.equal(r.checks.length, 4);
+  assert.ok(r.checks.every((c) => text.includes(c.measured)));
+  for (const s of ['mnist', 'cifar10-synthetic']) for (const f of ['metric-vs-iteration', 'metric-vs-ifo']) assert.match(readFileSync(join(out, 'figures', `${f}-${s}.svg`), 'utf8'), /^<svg/);
+  // Every run's status is in the table; a diverged one is named in the measured numbers, never read as a plateau.
+  for (const line of text.split('\n').filter((l) => /^\| (mnist|cifar10-synthetic)-/.test(l))) {
+    const [, id, , status] = line.split('|').map((c) => c.trim());
+    const algorithm = id!.replace(/^(mnist|cifar10-synthetic)-/, '');
+    if (status!.startsWith('diverged')) assert.ok(r.checks.some((c) => c.measured.includes(`${algorithm} diverged at iteration`)), `${id} diverged but no check says so`);
+    else assert.equal(status, 'completed');
+  }
+});
+
+test('--step and --data: refused by presets that do not take them, and on an unknown data set, before anything is written', async () => {
+  const refused = (preset: string, extra: { step?: number; data?: string }, pattern: RegExp) =>
+    assert.rejects(reproduce(findPreset(preset), { out: join(root, 'refused'), seeds: 1, quick: true, libsvmDir: '', ...extra }), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+  await refused('e0-1', { step: 0.1 }, /--step.*e0-1 does not take --step/);
+  await refused('e1-5', { step: 0.1 }, /e1-5 does not take --step/);
+  await refused('e1-2', { step: -1 }, /expected a positive number/);
+  await refused('e1-2', { data: 'cifar10' }, /expected one of mnist, cifar10-synthetic for experiment e1-2, got 'cifar10'/);
+  await refused('e4-2', { data: 'mnist' }, /e4-2 runs on one data set/);
+  assert.equal(existsSync(join(root, 'refused')), false);
 });
 
 test('a missing problem type or LIBSVM file is named before anything is written', async () => {

@@ -1,7 +1,8 @@
 /** Curve helpers of the verdicts: interpolation, comparison on a common grid, levels. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareCurves, firstReach, mdTable, tailGeoMean, valueAt, type Curve } from '../../../src/experiments/reproduce/series.ts';
+import type { RunResult } from '../../../src/experiments/reproduce/preset.ts';
+import { compareCurves, divergedAt, firstReach, mdTable, tailGeoMean, valueAt, type Curve } from '../../../src/experiments/reproduce/series.ts';
 
 const curve = (x: number[], y: number[]): Curve => ({ x, y, min: y, max: y, seeds: 1 });
 
@@ -28,4 +29,12 @@ test('firstReach, tailGeoMean and mdTable', () => {
   assert.equal(firstReach(c, 1e-6, true), null);
   assert.ok(Math.abs(tailGeoMean(c, 0.5) - Math.sqrt(0.01 * 0.001)) < 1e-15);
   assert.equal(mdTable(['a', 'b'], [['1|2', 'x']]), '| a | b |\n|---|---|\n| 1\\|2 | x |');
+});
+
+test('divergedAt names the iteration (and the seeds) of diverged runs, null when none diverged', () => {
+  const run = (seed: number, message?: string): RunResult => ({ id: 'r', seed, dir: '', status: message ? 'diverged' : 'completed', ...(message ? { message } : {}), rows: [] });
+  const msg = (t: number) => `diverged at iteration ${t}: agent 0's x has non-finite entries (try smaller step sizes)`;
+  assert.equal(divergedAt([run(1)]), null);
+  assert.equal(divergedAt([run(1, msg(9))]), 'diverged at iteration 9');
+  assert.equal(divergedAt([run(1), run(2, msg(5)), run(3, msg(12))]), 'diverged at iterations 5, 12 (seeds 2, 3 of 3)');
 });

@@ -5,9 +5,10 @@
  * Everything but the problem forms and N is our choice (stated in verdict.md).
  */
 import { join } from 'node:path';
+import type { MetricsRow } from '../../runner.ts';
 import type { Check, ConfigRun, Evaluation, Preset, PresetOptions } from '../preset.ts';
 import { check, notComparable } from '../preset.ts';
-import { col, compareCurves, final, finalSpread, mdTable, meanCurve, meanLevel, num, pct, tailGeoMean, valueAt } from '../series.ts';
+import { col, compareCurves, divergedAt, final, finalSpread, mdTable, meanCurve, meanLevel, num, pct, tailGeoMean, valueAt } from '../series.ts';
 
 const LEVELS = { mild: 1.0, severe: 0.1 } as const;
 type Level = keyof typeof LEVELS;
@@ -160,20 +161,24 @@ export const e42: Preset = {
   evaluate(results): Evaluation {
     const names = Object.keys(TOPOLOGIES) as Topo[];
     const curves = names.map((t) => meanCurve(results.of(t), col.iteration, col.testAccuracy));
-    const finals = curves.map(final);
-    const areas = curves.map(meanLevel);
-    const rows = names.map((t, k) => [t, num(results.of(t)[0]?.topology?.rho), num(finals[k]), num(areas[k]), num(finalSpread(curves[k]!))]);
+    // A diverged run has no final accuracy: NaN breaks every ordering, and the table names the divergence.
+    const div = names.map((t) => divergedAt(results.of(t)));
+    const finals = curves.map((c, k) => (div[k] ? NaN : final(c)));
+    const areas = curves.map((c, k) => (div[k] ? NaN : meanLevel(c)));
+    // Validation loss (f at the mean iterate, full validation sets) and cleaning quality of σ(x̄_e) < 0.5, at the last evaluation.
+    const last = (t: Topo, c: (r: MetricsRow) => number) => final(meanCurve(results.of(t), col.iteration, c));
+    const rows = names.map((t, k) => [t, num(results.of(t)[0]?.topology?.rho), div[k] ?? num(finals[k]), div[k] ?? num(areas[k]), div[k] ? '—' : num(finalSpread(curves[k]!)), num(last(t, col.upperLoss)), `${num(last(t, col.cleaningPrecision))} / ${num(last(t, col.cleaningRecall))}`]);
     const orderedF = finals.every((v, k) => k === 0 || finals[k - 1]! >= v);
     const orderedA = areas.every((v, k) => k === 0 || areas[k - 1]! >= v);
     const checks: Check[] = [];
-    const measured = (v: number[]) => names.map((t, k) => `${t} ${num(v[k])}`).join(' ≥? ');
+    const measured = (v: number[]) => names.map((t, k) => `${t} ${div[k] ?? num(v[k])}`).join(' ≥? ');
     checks.push(check('mean final test accuracy ordered complete ≥ exponential ≥ torus ≥ adjusted ring', orderedF, measured(finals), 'the final accuracies are not ordered by the spectral gap here'));
     checks.push(check('mean area under the accuracy curve ordered complete ≥ exponential ≥ torus ≥ adjusted ring', orderedA, measured(areas), 'the transient phase is not ordered by the spectral gap here'));
     const gap = finals[0]! - finals[3]!;
     const spread = Math.max(finalSpread(curves[0]!), finalSpread(curves[3]!));
     if (results.seeds.length < 3) checks.push(notComparable('the complete-vs-adjusted-ring gap exceeds the seed spread', `gap ${num(gap)}; ${results.seeds.length} seed(s)`, `needs ≥ 3 seeds for a spread (ran ${results.seeds.length}); run with --seeds 3`));
     else checks.push(check('the complete-vs-adjusted-ring gap exceeds the seed spread', gap > spread, `gap ${num(gap)} vs spread ${num(spread)}`, 'the topology effect is within the seed-to-seed variation'));
-    return { checks, details: [mdTable(['topology', 'ρ', 'final test accuracy', 'mean test accuracy over the run', 'seed spread (final)'], rows)] };
+    return { checks, details: [mdTable(['topology', 'ρ', 'final test accuracy', 'mean test accuracy over the run', 'seed spread (final)', 'validation loss (final)', 'cleaning precision / recall (final)'], rows)] };
   },
   figures: () => [{ file: 'accuracy-vs-iteration.svg', title: 'SEED-004 Exp. 2: test accuracy vs iterations (FashionMNIST hyper-cleaning)', x: 'iteration', y: 'testAccuracy', runs: Object.keys(TOPOLOGIES) }],
 };

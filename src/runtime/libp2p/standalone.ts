@@ -1,0 +1,113 @@
+/**
+ * One agent of a multi-host run as a standalone process (`dbo agent`): it
+ * listens at its own address from the peers file, connects only to its graph
+ * neighbours (authenticated by the peer ids the peers file lists), steps in
+ * lockstep with them to the end of the run, and writes its shard
+ * (src/runtime/shard.ts): its iterates and counters at the iterations where
+ * `dbo run` evaluates (every iteration when the config traces), and its events.
+ *
+ * Ending: after its last iteration an agent exchanges one empty goodbye frame
+ * with each neighbour (not counted in the recorded counters). Receiving a
+ * neighbour's goodbye means that neighbour has finished every real round, so
+ * closing the connections afterwards cannot cut a neighbour's last round short.
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import { DboError } from '../../errors.ts';
+import type { RunConfig } from '../../experiments/config.ts';
+import { recordedIterations, ShardWriter } from '../shard.ts';
+import { NetworkAgent } from './agent.ts';
+import { listenAddressFor, type PeerEntry } from './keys.ts';
+
+export interface StandaloneAgentOptions {
+  readonly config: RunConfig;
+  readonly id: number;
+  readonly key: PrivateKey;
+  readonly peerId: string;
+  /** Every agent's peer id and address (index = agent id). */
+  readonly peers: ReadonlyArray<PeerEntry>;
+  /** Folder that receives the shard agent-<id>/. */
+  readonly outDir: string;
+  /** Multiaddr to listen on (default: this agent's address in the peers file; every interface for a DNS name). */
+  readonly listen?: string;
+  readonly psk?: Uint8Array;
+  /** How long to wait for every neighbour to connect (ms). */
+  readonly connectTimeoutMs: number;
+  /** How long to wait for the neighbours' goodbye frames at the end (ms). */
+  readonly goodbyeTimeoutMs?: number;
+  /** Diagnostics and progress lines. */
+  readonly log: (message: string) => void;
+  /** Stops the agent (Ctrl-C, SIGTERM): its shard is closed as failed with the reason. */
+  readonly signal?: AbortSignal;
+}
+
+export interface StandaloneResult {
+  readonly shard: string;
+  readonly iterations: number;
+  readonly nonFinite: { iteration: number; message: string } | null;
+}
+
+export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<StandaloneResult> {
+  const m = o.config.topology.agents;
+  if (!Number.isInteger(o.id) || o.id < 0 || o.id >= m) throw new DboError(`--id: expected an agent id in 0…${m - 1}, got ${o.id}`);
+  const own = o.peers[o.id]!;
+  if (own.peerId !== o.peerId) throw new DboError(`--key: its peer id ${o.peerId} is not agent ${o.id}'s in the peers file (${own.peerId})`);
+  const listen = o.listen ?? listenAddressFor(own.address);
+  const shard = ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
+  shard.event('started', `listening on ${listen}`);
+  const log = (message: string): void => {
+    shard.event('log', message);
+    o.log(message);
+  };
+  let agent: NetworkAgent | null = null;
+  const abort = (): void => {
+    const reason = o.signal?.reason instanceof Error ? o.signal.reason : new DboError(`agent ${o.id}: stopped (${String(o.signal?.reason ?? 'aborted')})`);
+    agent?.link.fail(reason);
+    void agent?.stop().catch(() => {});
+  };
+  o.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, ...(o.psk ? { psk: o.psk } : {}) });
+    if (o.signal?.aborted) abort();
+    const neighbours = agent.link.neighbours;
+    o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);
+    await agent.connect([...o.peers], o.connectTimeoutMs);
+    shard.event('connected', `neighbours ${neighbours.join(', ')}`);
+    const record = (computeMs: number): void => {
+      const c = agent!.counters();
+      shard.record({ iteration: agent!.iteration, computeMs, view: agent!.view(), comm: c.comm, oracle: c.oracle });
+    };
+    record(0);
+    for (const t of recordedIterations(o.config).slice(1)) {
+      const r = await agent.advance(t);
+      record(r.computeMs);
+      if (t % o.config.evalEvery === 0 || t === o.config.iterations) o.log(`agent ${o.id}: iteration ${t}/${o.config.iterations}`);
+    }
+    await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message));
+    const nf = agent.nonFinite;
+    return { shard: shard.finish('completed', agent.iteration, nf), iterations: agent.iteration, nonFinite: nf };
+  } catch (caught) {
+    // Once stopped, whatever failed next (a dial, an exchange) failed because of the stop: report the stop.
+    const e = o.signal?.aborted && o.signal.reason instanceof Error ? o.signal.reason : caught;
+    const message = e instanceof Error ? e.message : String(e);
+    shard.finish('failed', agent?.iteration ?? 0, agent?.nonFinite ?? null, message);
+    throw e instanceof DboError ? e : new DboError(message);
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+    await agent?.stop().catch(() => {});
+  }
+}
+
+/** One empty exchange with every neighbour, so nobody closes before its neighbours finished (see the module comment). */
+async function goodbye(agent: NetworkAgent, timeoutMs: number, log: (m: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const r = await Promise.race([agent.link.exchange(new Float64Array(0)).then(() => 'done' as const), timeout]);
+    log(r === 'timeout' ? `no goodbye from every neighbour within ${timeoutMs} ms; closing anyway` : 'every neighbour finished');
+  } catch (e) {
+    // A neighbour that got every goodbye may close first: nothing of the run is lost then.
+    log(`ended early: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

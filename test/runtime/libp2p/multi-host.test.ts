@@ -1,0 +1,161 @@
+/**
+ * A multi-host run on one machine: four `dbo agent` processes, each with its
+ * own key (dbo keygen), the same peers file (YAML) and pre-shared key
+ * (dbo keygen --psk), and its own out folder,
+ * then `dbo gather` into a run directory whose metrics rows equal the
+ * simulator's bit for bit (measured columns aside). Only 127.0.0.1 is used;
+ * the test skips when it cannot listen there.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../../src/cli/main.ts';
+import { loadConfig } from '../../../src/experiments/config.ts';
+import { runConfig } from '../../../src/experiments/runner.ts';
+import { tempDir, writeQuadratic } from '../../helpers.ts';
+import { freePorts, loopbackUsable } from './loopback.ts';
+
+const skip = (await loopbackUsable()) ? false : 'cannot listen on 127.0.0.1';
+const bin = fileURLToPath(new URL('../../../bin/dbo.mjs', import.meta.url));
+
+async function dbo(...args: string[]): Promise<number> {
+  return main(['node', 'dbo', ...args]);
+}
+
+function agentProcess(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, 'agent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+const strip = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => ({ ...row, elapsedMs: 0, wireBytes: 0 }));
+const readRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('4 agent processes with their own keys, a peers file, a pre-shared key and their own out folders, then dbo gather: the simulator\'s metrics rows', { skip, timeout: 180_000 }, async () => {
+  const root = tempDir('dbo-multi-host-');
+  const m = 4;
+  const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 0.3, noise: 0.1 }, 7);
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ seed: 5, iterations: 24, evalEvery: 6, problem: { type: 'quadratic', file: instance, batch: 2 }, topology: { type: 'ring', agents: m }, algorithm: { name: 'cd-bsvrgd' } }));
+
+  // keygen on each "host": Ed25519 key file, mode 0600, never overwritten.
+  const keys = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'agent.key'));
+  for (const k of keys) {
+    mkdirSync(join(k, '..'), { recursive: true });
+    assert.equal(await dbo('keygen', '--out', k), 0);
+    assert.equal(statSync(k).mode & 0o777, 0o600, 'key file readable by its owner only');
+  }
+  const before = readFileSync(keys[0]!, 'utf8');
+  assert.equal(await dbo('keygen', '--out', keys[0]!), 2, 'an existing key file is refused');
+  assert.equal(readFileSync(keys[0]!, 'utf8'), before, 'and left as it was');
+
+  const ports = await freePorts(m);
+  const peerIds = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.yaml');
+  writeFileSync(peersFile, `agents:\n${peerIds.map((p, i) => `  - id: ${i}\n    peerId: ${p}\n    address: /ip4/127.0.0.1/tcp/${ports[i]}\n`).join('')}`);
+
+  // A private network: one pre-shared key, copied to every host.
+  const psk = join(root, 'swarm.psk');
+  assert.equal(await dbo('keygen', '--psk', '--out', psk), 0);
+  assert.equal(statSync(psk).mode & 0o777, 0o600);
+
+  const outs = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'out'));
+  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--psk', psk, '--connect-timeout', '60'])));
+  results.forEach((r, i) => assert.equal(r.code, 0, `agent ${i} failed: ${r.stderr}`));
+  for (let i = 0; i < m; i++) {
+    const shard = JSON.parse(readFileSync(join(outs[i]!, `agent-${i}`, 'shard.json'), 'utf8'));
+    assert.equal(shard.status, 'completed');
+    assert.equal(shard.peerId, peerIds[i]);
+    assert.equal(shard.iterations, 24);
+  }
+
+  const run = join(root, 'gathered');
+  assert.equal(await dbo('gather', ...outs, '--out', run), 0);
+  for (const f of ['.dbo-run', 'config.resolved.json', 'topology.json', 'metrics.jsonl', 'summary.json', 'events.jsonl', 'shards.json']) assert.ok(existsSync(join(run, f)), `${f} written`);
+  const gathered = readRows(join(run, 'metrics.jsonl'));
+  const reference = await runConfig(loadConfig(configFile));
+  assert.equal(gathered.length, 5);
+  assert.deepEqual(strip(gathered), strip(reference.rows as unknown as Record<string, unknown>[]), 'gathered rows = simulator rows, timing columns aside');
+  const last = gathered.at(-1)!;
+  assert.ok((last.wireBytes as number) > (last.bytes as number), 'wireBytes measured on the sockets');
+  assert.equal(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')).status, 'completed');
+  const events = readRows(join(run, 'events.jsonl'));
+  assert.deepEqual([...new Set(events.filter((e) => e.event === 'finished').map((e) => e.agent))].sort(), [0, 1, 2, 3]);
+
+  // Shards are checked: a missing agent, or a shard gathered twice, is refused with one line (exit 2).
+  assert.equal(await dbo('gather', ...outs.slice(1), '--out', join(root, 'partial')), 2);
+  assert.equal(await dbo('gather', ...outs, outs[0]!, '--out', join(root, 'twice')), 2);
+  assert.ok(!existsSync(join(root, 'partial')) && !existsSync(join(root, 'twice')), 'nothing written for refused gathers');
+});
+
+test('dbo agent refuses bad input with one line and exit 2, before writing anything', async () => {
+  const root = tempDir('dbo-agent-input-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.yaml');
+  writeFileSync(configFile, `seed: 1\niterations: 2\nproblem: {type: quadratic, file: ${instance}}\ntopology: {type: complete, agents: 2}\nalgorithm: {name: d-soba}\n`);
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${7000 + id}` })) }));
+  const halfPeers = join(root, 'half.json');
+  writeFileSync(halfPeers, JSON.stringify({ agents: [{ id: 0, peerId: ids[0], address: '127.0.0.1:7000' }] }));
+  const out = join(root, 'out');
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(' '));
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [['--id', '1', '--key', keys[0]!, '--peers', peersFile], /--key: its peer id .* is not agent 1's in the peers file/],
+      [['--id', '0', '--key', keys[0]!, '--peers', halfPeers], /half\.json: agent 1 is missing/],
+      [['--id', '2', '--key', keys[0]!, '--peers', peersFile], /--id: expected an agent id in 0…1/],
+      [['--id', '0', '--key', join(root, 'none.key'), '--peers', peersFile], /none\.key: cannot read the key file/],
+    ];
+    for (const [args, message] of cases) {
+      errors.length = 0;
+      assert.equal(await dbo('agent', configFile, ...args, '--out', out), 2, args.join(' '));
+      assert.equal(errors.length, 1, errors.join('\n'));
+      assert.match(errors[0]!, message);
+    }
+  } finally {
+    console.error = original;
+  }
+  assert.ok(!existsSync(out), 'no shard folder written');
+});
+
+test('SIGTERM stops a waiting dbo agent: its shard is kept, marked failed with the reason', { skip, timeout: 60_000 }, async () => {
+  const root = tempDir('dbo-agent-stop-');
+  const instance = writeQuadratic(root, { agents: 2, dx: 2, dy: 2, problemClass: 'global', heterogeneity: 0.2, noise: 0 }, 3);
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ seed: 1, iterations: 2, problem: { type: 'quadratic', file: instance }, topology: { type: 'complete', agents: 2 }, algorithm: { name: 'd-soba' } }));
+  const keys = [join(root, 'a.key'), join(root, 'b.key')];
+  for (const k of keys) assert.equal(await dbo('keygen', '--out', k), 0);
+  const ports = await freePorts(2);
+  const ids = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.json');
+  writeFileSync(peersFile, JSON.stringify({ agents: ids.map((peerId, id) => ({ id, peerId, address: `127.0.0.1:${ports[id]}` })) }));
+  const out = join(root, 'out');
+  // Agent 0 waits for agent 1, which never starts.
+  const child = spawn(process.execPath, [bin, 'agent', configFile, '--id', '0', '--key', keys[0]!, '--peers', peersFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) =>
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (stderr.includes('waiting for neighbours')) resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 2, stderr);
+  assert.match(stderr, /stopped by SIGTERM/);
+  const shard = JSON.parse(readFileSync(join(out, 'agent-0', 'shard.json'), 'utf8'));
+  assert.equal(shard.status, 'failed');
+  assert.match(shard.message, /SIGTERM/);
+  assert.ok(!existsSync(join(out, 'agent-0.partial')), 'no partial shard left behind');
+});

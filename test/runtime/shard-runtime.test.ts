@@ -1,0 +1,109 @@
+/**
+ * `dbo gather`'s replay of agent shards, without a network: shards written
+ * from a simulator run (per-agent iterates, oracle counts and communication
+ * totals at the recorded iterations) gathered into a run directory give the
+ * simulator's rows bit for bit (elapsedMs aside) — for a run that completes,
+ * one that traces every iteration, and one that diverges with non-finite
+ * iterates (NaN and ±Infinity survive the shard format). Inconsistent shard
+ * sets are refused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
+import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
+import { prepareRun, runConfig } from '../../src/experiments/runner.ts';
+import { main } from '../../src/cli/main.ts';
+import { DboError } from '../../src/errors.ts';
+import { InProcessRuntime } from '../../src/runtime/in-process.ts';
+import { findShards, recordedIterations, ShardWriter } from '../../src/runtime/shard.ts';
+import { checkShards, ShardRuntime } from '../../src/runtime/shard-runtime.ts';
+import { emptyCommCounters } from '../../src/runtime/types.ts';
+import { tempDir, writeQuadratic } from '../helpers.ts';
+
+const root = tempDir('dbo-shards-');
+const m = 4;
+const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 3, problemClass: 'global', heterogeneity: 0.5, noise: 0.1 }, 11);
+let serial = 0;
+
+/** Shards as m standalone agents would write them, from a simulator run of `config`. */
+async function writeShards(config: RunConfig): Promise<string> {
+  const dir = join(root, `shards-${++serial}`);
+  const rt = new InProcessRuntime(prepareRun(config));
+  const writers = Array.from({ length: m }, (_, i) => ShardWriter.create(dir, i, m, `peer-${i}`, config));
+  let t = 0;
+  let nonFinite: { iteration: number; message: string } | null = null;
+  const record = async (computeMs: number) => {
+    const views = await rt.snapshot();
+    writers.forEach((w, i) => {
+      // Agent 0 carries the network's communication totals; counters add up over shards.
+      const comm = i === 0 ? { ...rt.simulator.counters } : { ...emptyCommCounters(), rounds: rt.simulator.counters.rounds };
+      w.record({ iteration: t, computeMs, view: views[i]!, comm, oracle: structuredClone(rt.group.agents[i]!.oracle.counts) });
+    });
+  };
+  await record(0);
+  for (const next of recordedIterations(config).slice(1)) {
+    // Like a standalone agent, keep stepping after a non-finite iterate (NaN and ±Infinity go into the shard).
+    let computeMs = 0;
+    while (t < next) {
+      const r = await rt.advance(next);
+      t = r.iteration;
+      computeMs += r.computeMs;
+      if (r.nonFinite && !nonFinite) nonFinite = { iteration: r.iteration, message: r.nonFinite };
+    }
+    await record(computeMs);
+  }
+  writers.forEach((w) => w.finish('completed', t, nonFinite));
+  return dir;
+}
+
+async function gather(dir: string): Promise<{ rows: Record<string, unknown>[]; summary: Record<string, unknown> }> {
+  const shards = checkShards(findShards([dir]));
+  const out = join(root, `run-${++serial}`);
+  await runToDirectory(shards[0]!.config, out, { runtime: () => new ShardRuntime(shards) });
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { rows, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) };
+}
+
+/** As written to disk: non-finite numbers become the strings "NaN", "Infinity", "-Infinity". */
+const asWritten = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)));
+const strip = (rows: ReadonlyArray<object>) => asWritten(rows.map((r) => ({ ...r, elapsedMs: 0 })));
+
+function config(extra: Record<string, unknown>): RunConfig {
+  return resolveConfig({ seed: 2, iterations: 13, evalEvery: 4, problem: { type: 'quadratic', file: instance, batch: 2 }, topology: { type: 'ring', agents: m }, algorithm: { name: 'd-soba' }, ...extra });
+}
+
+for (const [name, extra] of [
+  ['a completed run', {}],
+  ['a traced run (every iteration recorded)', { output: { trace: true } }],
+  ['a run whose iterates turn non-finite', { algorithm: { name: 'd-soba', alpha: 1e30, beta: 1e30, gamma: 1e30 }, divergence: { enabled: false } }],
+] as const) {
+  test(`gathered shards of ${name} give the simulator's rows`, async () => {
+    const cfg = config(extra);
+    const reference = await runConfig(cfg);
+    const dir = await writeShards(cfg);
+    const { rows, summary } = await gather(dir);
+    assert.deepEqual(strip(rows), strip(reference.rows), name);
+    assert.equal(summary.status, reference.status);
+    if (name.includes('non-finite')) {
+      assert.equal(reference.status, 'diverged', 'the case does diverge');
+      assert.match(String(summary.message), /non-finite/);
+      assert.deepEqual(summary.divergence, asWritten(reference.divergence));
+      const last = findShards([dir])[0]!.records.get(13)!;
+      assert.ok(!Number.isFinite(last.view.y[0]!), 'non-finite iterates round-trip through the shard');
+      assert.equal(await main(['node', 'dbo', 'gather', dir, '--out', join(root, `cli-${++serial}`)]), 3, 'dbo gather exits 3 on a diverged run, as dbo run does');
+    }
+  });
+}
+
+test('inconsistent shard sets are refused with one line', async () => {
+  const a = await writeShards(config({}));
+  const b = await writeShards(config({ seed: 3 }));
+  const shards = findShards([a]);
+  assert.throws(() => checkShards(shards.slice(1)), (e: unknown) => e instanceof DboError && /no shard for agent 0/.test(e.message));
+  assert.throws(() => checkShards([...shards, shards[2]!]), (e: unknown) => e instanceof DboError && /agent 2 is also in/.test(e.message));
+  assert.throws(() => checkShards([...shards.slice(0, 3), findShards([b])[3]!]), (e: unknown) => e instanceof DboError && /differs from/.test(e.message));
+  assert.throws(() => findShards([join(root, 'nowhere')]), DboError);
+  assert.throws(() => ShardWriter.create(a, 1, m, 'p', config({})), (e: unknown) => e instanceof DboError && /never overwritten/.test(e.message));
+});
