@@ -188,10 +188,11 @@ export class PeerLink implements AgentLink {
     for (const j of this.live) if (j !== from) void this.sendTo(j, frame);
   }
 
+  /** Never throws: a neighbour without a working connection misses the frame and is declared gone by its silence or closed connection. */
   private sendTo(j: number, frame: Uint8Array): void | Promise<void> {
     if (this.blocked.has(j)) return;
     const send = this.senders.get(j);
-    if (!send) throw new Error(`agent ${this.id}: no connection to neighbour ${j}`);
+    if (!send) return;
     try {
       const r = send(frame);
       // A connection that fails while sending is reported by the transport (onLost); nothing to do here.
@@ -268,7 +269,10 @@ export class PeerLink implements AgentLink {
       else byRound.delete(round);
     });
     const sends: Array<void | Promise<void>> = [];
-    for (const j of targets) sends.push(this.sendTo(j, frame!));
+    for (const j of targets) {
+      if (!this.senders.has(j)) throw new Error(`agent ${this.id}: no connection to neighbour ${j}`);
+      sends.push(this.sendTo(j, frame!));
+    }
     this.tryComplete();
     if (this.pendingRound() === round) this.startTimer(round);
     await Promise.all(sends);

@@ -106,8 +106,12 @@ export class NetworkAgent {
     const node = await AgentNode.start({ id: o.id, key: o.key, listen: o.listen, neighbours, maxFloats: DEFAULT_MAX_FLOATS, bytesPerFloat, log: o.log, ...(o.psk ? { psk: o.psk } : {}) });
     const agent = new NetworkAgent(o.id, node, run, link, event);
     self = agent;
-    // A lost connection is a departure, not a failure: the link reweights and the run goes on.
-    node.onLost = (j, reason) => link.gone(j, `connection closed: ${reason}`);
+    // Once connected, a lost connection is a departure, not a failure: the link reweights and the run goes on.
+    // Before, while neighbours are still connecting, it fails this agent's run as it always did.
+    node.onLost = (j, reason) => {
+      if (agent.group) link.gone(j, `connection closed: ${reason}`);
+      else link.fail(new Error(`agent ${o.id}: lost the connection to agent ${j} while connecting (${reason})`));
+    };
     return agent;
   }
 

@@ -213,7 +213,11 @@ export class AgentNode {
     const stream = this.streams.get(j);
     if (!stream) return;
     this.streams.delete(j);
-    stream.abort(new Error('left the view'));
+    try {
+      stream.abort(new Error('left the view'));
+    } catch {
+      // already closed
+    }
   }
 
   async stop(): Promise<void> {

@@ -8,8 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main.ts';
 import { ConfigError } from '../../../src/errors.ts';
@@ -20,16 +19,10 @@ import type { StateView } from '../../../src/metrics/state-view.ts';
 import { Libp2pRuntime } from '../../../src/runtime/libp2p/runtime.ts';
 import type { RunEvent } from '../../../src/runtime/view-events.ts';
 import { tempDir, writeQuadratic } from '../../helpers.ts';
+import { loopbackUsable } from './loopback.ts';
 
 const root = tempDir('dbo-faults-test-');
 
-async function loopbackUsable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(0, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 const skip = (await loopbackUsable()) ? false : 'cannot listen on 127.0.0.1';
 
 /** Runs `config` on libp2p into a run directory; returns its rows, events and the last snapshot's iterates. */
@@ -249,7 +242,6 @@ test('bad faults configs: one clear line naming the field, exit 2, no run direct
   ];
   for (const [faults, extra, message] of cases) {
     const cfg = join(root, 'bad-faults.json');
-    const { writeFileSync, existsSync } = await import('node:fs');
     writeFileSync(cfg, JSON.stringify({ ...base, faults }));
     const outDir = join(root, 'never-written');
     const err: string[] = [];
