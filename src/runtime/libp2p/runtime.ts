@@ -211,6 +211,8 @@ export class Libp2pRuntime implements ViewChangingRuntime {
   }
 
   async checkpoint(): Promise<RuntimeCheckpoint> {
+    const left = this.agents.filter((a) => a.exited).map((a) => a.id);
+    if (left.length > 0) throw new DboError(`cannot checkpoint: agent${left.length > 1 ? 's' : ''} ${left.join(', ')} left the run (a checkpoint holds every agent; docs/faults.md)`);
     const replies = await Promise.all(this.agents.map((a) => a.request({ type: 'checkpoint' }, 'checkpoint')));
     const { comm } = await this.counters();
     return { iteration: this.iteration, comm, agents: replies.map((r) => r.agent) };
