@@ -14,7 +14,14 @@
  * wall time of these single-threaded workloads and on a loaded one leaves
  * out the time spent waiting for a core; `--clock wall` measures wall time.
  *
+ * After the table: topology set-up at m = 10,000 (bench/topology.ts) and the
+ * whole-run "1,000 agents" case (bench/dsoba-agents.ts), each with its ratio.
+ *
  * Usage: npm run bench [-- --rounds N] [--only SUBSTRING] [--quick] [--clock cpu|wall]
+ *   [--agents-iterations N] [--agents-rounds N] [--libsvm-dir DIR] [--no-agents]
+ * (--quick: 3 rounds, shorter iteration cases, and a 200-iteration agents run;
+ * --only skips the topology and agents sections unless it names them:
+ * `--only topology`, `--only agents`.)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -24,7 +31,9 @@ import { execute, prepareRun, type PreparedRun } from '../src/experiments/runner
 import { kernels, pinTable } from '../src/linalg/kernels.ts';
 import { BatchSampler } from '../src/problems/batch.ts';
 import { Rng } from '../src/random/rng.ts';
+import { agentsCase } from './dsoba-agents.ts';
 import { mlpCases } from './mlp.ts';
+import { topologyCase } from './topology.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -255,6 +264,20 @@ async function main(): Promise<void> {
     ...mlpCases(clock, clockName),
   ];
   if (only) cases = cases.filter((c) => c.name.includes(only) || String(c.numpy.case).includes(only));
+  if (cases.length > 0) await table(cases);
+  if (!only || only === 'topology') topologyCase();
+  if ((!only || only === 'agents') && !argv.includes('--no-agents')) {
+    const iterations = opt('--agents-iterations');
+    await agentsCase({
+      ...(iterations ? { iterations: Number(iterations) } : quick ? { iterations: 200 } : {}),
+      rounds: Number(opt('--agents-rounds') ?? (quick ? 1 : 2)),
+      ...(opt('--libsvm-dir') ? { libsvmDir: opt('--libsvm-dir')! } : {}),
+      threads: [1, 2],
+    });
+  }
+}
+
+async function table(cases: Case[]): Promise<void> {
   const numpy = new NumpySide();
   const info = await numpy.ask({ case: 'info', clock: clockName });
   console.log(`dbo kernels: ${kernels().name} · Node ${process.version} · ${info ? `NumPy ${String(info.numpy)}, OpenBLAS core ${String(info.openblasCore)}, 1 thread` : `NumPy unavailable (${numpy.failure})`}`);

@@ -17,7 +17,8 @@ import { registerReproduce } from './reproduce.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerAgent } from './agent.ts';
 import { registerGather } from './gather.ts';
-import { summaryLines, table } from './format.ts';
+import { registerResume } from './resume.ts';
+import { table } from './format.ts';
 
 // Everything heavier than commander loads inside the action that needs it,
 // so `dbo --help` and argument errors start in a few tens of milliseconds.
@@ -76,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--psk <file>', 'libp2p: pre-shared key file of a private network')
     .addOption(serveOption())
     .addOption(stayOption())
-    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number; transport: Transport; psk?: string } & ServeOptions) => {
+    .option('--checkpoint-every <n>', 'save checkpoint.json every n iterations (atomically), so that dbo resume DIR can continue a killed run', positiveInteger('--checkpoint-every'))
+    .action(async (file: string, opts: { out?: string; force?: boolean; quiet?: boolean; threads?: number; transport: Transport; psk?: string; checkpointEvery?: number } & ServeOptions) => {
       const { loadConfig } = await import('../experiments/config.ts');
       const { runToDirectory } = await import('../experiments/run-to-directory.ts');
       const { progressReporter } = await import('./progress.ts');
@@ -87,20 +89,27 @@ export async function main(argv: string[]): Promise<number> {
       const dir = opts.out ?? defaultRunDir(config.name ?? config.algorithm.name);
       const live = await serveRun(opts, config);
       const progress = opts.quiet ? undefined : progressReporter(config.iterations);
-      const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}), ...(live ? { observe: live.observe } : {}) }).catch(async (e: unknown) => {
-        await live?.close();
-        throw e;
-      });
-      progress?.stop();
-      const last = result.rows.at(-1);
-      if (last) console.log(summaryLines(last, result.timing));
-      console.log(`results in ${result.dir}`);
-      if (result.status === 'diverged') {
-        console.error(`dbo: ${result.message}`);
-        exitCode = 3;
+      // Ctrl-C / SIGTERM: stop at an iteration boundary, checkpoint, say how to resume (src/cli/interrupt.ts).
+      const { stopOnSignals } = await import('./interrupt.ts');
+      const { launchInfo, reportStoredRun } = await import('./resume.ts');
+      const stop = stopOnSignals();
+      try {
+        const launch = launchInfo(opts.transport, opts.threads, opts.psk);
+        const checkpointing = { launch, stopRequested: stop.requested, ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}) };
+        const result = await runToDirectory(config, dir, { force: opts.force ?? false, unique: opts.out === undefined, ...(progress ? { progress: progress.update } : {}), ...(runtime ? { runtime } : {}), ...(live ? { observe: live.observe } : {}), ...checkpointing }).catch(async (e: unknown) => {
+          await live?.close();
+          throw e;
+        });
+        progress?.stop();
+        exitCode = reportStoredRun(result, stop);
+      } finally {
+        stop.dispose();
       }
-      await live?.end(opts.stay ?? false);
+      // A run stopped by Ctrl-C does not stay.
+      await live?.end((opts.stay ?? false) && !stop.requested());
     });
+
+  registerResume(program, (code) => (exitCode = code));
 
   program
     .command('demo')

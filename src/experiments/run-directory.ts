@@ -2,19 +2,23 @@
  * A run directory: config.resolved.json, topology.json, metrics.jsonl,
  * optional trace.jsonl and summary.json, plus dbo's marker file `.dbo-run`.
  * Files are written into `<dir>.partial/` and the directory is renamed into
- * place only when the run ends (completed or diverged), so a crashed or
+ * place only when the run ends (completed or diverged) or stops on request
+ * (interrupted, with checkpoint.json: see `dbo resume`), so a crashed or
  * rejected run never leaves a directory that looks complete.
  *
  * Never lose a user's files: `force` replaces only a directory that holds the
  * marker (a previous dbo run); a folder without it, a regular file, a link,
  * the current directory or one of its parents are refused and nothing is
  * deleted. A leftover `<dir>.partial/` is removed only when its marker says it
- * belongs to a dbo process that no longer runs.
+ * belongs to a dbo process that no longer runs and holds no checkpoint.json
+ * (a run killed after a checkpoint is resumed with `dbo resume`, see
+ * `reopen`, or discarded with `force`).
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { DboError, EnvironmentError, onPath } from '../errors.ts';
+import { writeFileAtomic } from './checkpoint.ts';
 
 /** The marker file that makes a directory a dbo run directory. */
 export const RUN_MARKER = '.dbo-run';
@@ -98,6 +102,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** The file a stopped or killed run keeps to be resumed (see checkpoint.ts). */
+const CHECKPOINT = 'checkpoint.json';
+
+function holdsCheckpoint(dir: string): boolean {
+  return kindOf(`${dir}/${CHECKPOINT}`) === 'file';
+}
+
 /** A `.partial` directory left by a dbo process (on this host) that has ended. */
 function isStalePartial(path: string): boolean {
   if (kindOf(path) !== 'directory') return false;
@@ -147,6 +158,10 @@ export class RunDirectory {
   readonly partial: string;
   private readonly files = new Map<string, number>();
   private closed = false;
+  /** Reopened runs append to their files instead of starting them. */
+  private appendMode = false;
+  /** `reopen` moved a stopped run from `dir` to `<dir>.partial/`. */
+  private movedBack = false;
 
   readonly dir: string;
 
@@ -176,7 +191,8 @@ export class RunDirectory {
     for (let k = 1; ; k++) {
       const rd = new RunDirectory(k === 1 ? base : `${base}-${k}`);
       if (kindOf(rd.dir) !== 'missing') continue;
-      if (kindOf(rd.partial) !== 'missing' && !isStalePartial(rd.partial)) continue;
+      // A killed run's leftover is reused, unless it holds a checkpoint to resume.
+      if (kindOf(rd.partial) !== 'missing' && (!isStalePartial(rd.partial) || holdsCheckpoint(rd.partial))) continue;
       try {
         rd.reserve(false);
         return rd;
@@ -203,6 +219,8 @@ export class RunDirectory {
       checkReplaceable(this.dir);
     }
     const partialKind = kindOf(this.partial);
+    if (!force && isStalePartial(this.partial) && holdsCheckpoint(this.partial))
+      throw new DboError(`${this.partial}: holds the checkpoint of a run that was stopped (resume it with: dbo resume ${this.dir}; or pass --force to discard it)`);
     if (partialKind !== 'missing' && !isStalePartial(this.partial)) {
       if (partialKind === 'directory' && readMarker(this.partial)) throw new DboError(`${this.partial}: another dbo run into ${this.dir} is in progress (choose another --out)`);
       throw new DboError(`${this.partial}: exists and is not a leftover of a dbo run, so nothing was deleted (move it away or choose another --out)`);
@@ -223,6 +241,75 @@ export class RunDirectory {
     this.writeRaw(RUN_MARKER, `${JSON.stringify({ format: MARKER_FORMAT, pid: process.pid, host: hostname(), created: new Date().toISOString() })}\n`);
   }
 
+  /**
+   * Reopens a run to continue it (`dbo resume`): `dir` (or `dir.partial`)
+   * names either a run that was stopped on request (moved back to
+   * `<dir>.partial/` until it ends) or the `.partial` folder of a killed run.
+   * The caller checks for the checkpoint. Throws one-line DboErrors for
+   * anything else: not a dbo run, a run in progress, a run that ended.
+   */
+  static reopen(dir: string): RunDirectory {
+    const clean = cleanPath(dir);
+    const rd = new RunDirectory(clean.endsWith('.partial') ? clean.slice(0, -'.partial'.length) : clean);
+    rd.appendMode = true;
+    const dirKind = kindOf(rd.dir);
+    const partialKind = kindOf(rd.partial);
+    if (partialKind !== 'missing') {
+      if (partialKind !== 'directory' || !readMarker(rd.partial)) throw new DboError(`${rd.partial}: is not a dbo run directory (it has no .dbo-run marker)`);
+      if (!isStalePartial(rd.partial)) throw new DboError(`${rd.partial}: the run is still in progress (its process is alive); nothing to resume`);
+      if (dirKind !== 'missing') throw new DboError(`${rd.dir}: exists next to ${rd.partial}; move one of them away to resume the other`);
+    } else if (dirKind === 'missing') {
+      throw new DboError(`${rd.dir}: no such run directory (nor ${rd.partial})`);
+    } else {
+      if (dirKind !== 'directory' || !readMarker(rd.dir)) throw new DboError(`${rd.dir}: is not a dbo run directory (it has no .dbo-run marker)`);
+      let status = 'unknown';
+      try {
+        status = String((JSON.parse(readFileSync(`${rd.dir}/summary.json`, 'utf8')) as { status?: unknown }).status);
+      } catch {}
+      if (status !== 'interrupted') throw new DboError(`${rd.dir}: the run has ended (status ${status}); there is nothing to resume`);
+      refuseCwdOrParent(rd.dir);
+      onPath(rd.dir, () => renameSync(rd.dir, rd.partial));
+      rd.movedBack = true;
+    }
+    // This process owns the run now (a second `dbo resume` sees it in progress).
+    rd.writeRaw(RUN_MARKER, `${JSON.stringify({ format: MARKER_FORMAT, pid: process.pid, host: hostname(), created: new Date().toISOString() })}\n`);
+    return rd;
+  }
+
+  /** After `reopen` of a stopped run (moved to `<dir>.partial/`) that is not continued after all: moves it back to `dir`. */
+  putBack(): void {
+    if (!this.movedBack || kindOf(this.dir) !== 'missing') return;
+    try {
+      renameSync(this.partial, this.dir);
+      this.movedBack = false;
+    } catch {}
+  }
+
+  /** Whether `name` exists in the run being written. */
+  has(name: string): boolean {
+    return kindOf(`${this.partial}/${name}`) === 'file';
+  }
+
+  /** Replaces `name` atomically (temporary file, fsync, rename). */
+  writeAtomic(name: string, text: string): void {
+    writeFileAtomic(`${this.partial}/${name}`, text);
+  }
+
+  /** Removes `name` (a file this run wrote). */
+  remove(name: string): void {
+    const path = `${this.partial}/${name}`;
+    onPath(path, () => rmSync(path, { force: true }));
+  }
+
+  /** Closes the open files and leaves everything in `<dir>.partial/` (a run that failed after a checkpoint). */
+  keep(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.closeFiles();
+    } catch {}
+  }
+
   private writeRaw(name: string, text: string): void {
     const path = `${this.partial}/${name}`;
     onPath(path, () => writeFileSync(path, text));
@@ -237,7 +324,7 @@ export class RunDirectory {
     const path = `${this.partial}/${name}`;
     let fd = this.files.get(name);
     if (fd === undefined) {
-      fd = onPath(path, () => openSync(path, 'w'));
+      fd = onPath(path, () => openSync(path, this.appendMode ? 'a' : 'w'));
       this.files.set(name, fd);
     }
     const text = `${JSON.stringify(value, keepNonFinite)}\n`;

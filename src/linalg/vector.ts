@@ -54,8 +54,10 @@ export function add(out: Vec, a: Vec, b: Vec): void {
 
 /** True when every entry is finite. */
 export function allFinite(x: Vec): boolean {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
-  return true;
+  // x·0 is 0 for a finite x and NaN for ±∞ or NaN: one branch-free pass.
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * 0;
+  return s === 0;
 }
 
 /** out ← mean of the given vectors. */

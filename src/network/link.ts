@@ -4,7 +4,7 @@
  * same round. Transports (the in-process simulator now, real networks later)
  * implement `exchange`; algorithm code never learns which one runs it.
  */
-import { axpy, scale, type Vec } from '../linalg/vector.ts';
+import { axpy, type Vec } from '../linalg/vector.ts';
 
 export interface AgentLink {
   readonly id: number;
@@ -29,7 +29,25 @@ export interface AgentLink {
  */
 export async function mixRound(link: AgentLink, payload: Vec, out: Vec): Promise<void> {
   const received = await link.exchange(payload);
-  if (out !== payload) out.set(payload);
-  scale(link.selfWeight, out);
-  for (let j = 0; j < received.length; j++) axpy(link.neighbourWeights[j]!, received[j]!, out);
+  const self = link.selfWeight;
+  const w = link.neighbourWeights;
+  const n = out.length;
+  // The same operations in the same order as scaling and then adding each
+  // neighbour's term, fused into one pass (so bit for bit the same sums).
+  if (received.length === 2) {
+    const a = received[0]!;
+    const b = received[1]!;
+    const wa = w[0]!;
+    const wb = w[1]!;
+    for (let i = 0; i < n; i++) out[i] = self * payload[i]! + wa * a[i]! + wb * b[i]!;
+    return;
+  }
+  if (received.length === 0) {
+    for (let i = 0; i < n; i++) out[i] = self * payload[i]!;
+    return;
+  }
+  const first = received[0]!;
+  const w0 = w[0]!;
+  for (let i = 0; i < n; i++) out[i] = self * payload[i]! + w0 * first[i]!;
+  for (let j = 1; j < received.length; j++) axpy(w[j]!, received[j]!, out);
 }

@@ -17,15 +17,14 @@ export function checkBytesPerFloat(b: number): BytesPerFloat {
 
 /**
  * out ← payload as it arrives after the wire: a float64 copy for 8 bytes per
- * float, each value rounded to float32 for 4. `scratch` (float32, at least
- * payload.length long) avoids an allocation when given.
+ * float, each value rounded to float32 for 4 (Math.fround, in one pass; the
+ * optional `scratch` of earlier versions is accepted and unused).
  */
-export function roundThroughWire(payload: Vec, out: Vec, bytesPerFloat: BytesPerFloat, scratch?: Float32Array): void {
+export function roundThroughWire(payload: Vec, out: Vec, bytesPerFloat: BytesPerFloat, _scratch?: Float32Array): void {
   if (bytesPerFloat === 8) {
     out.set(payload);
     return;
   }
-  const f32 = scratch && scratch.length >= payload.length ? scratch.subarray(0, payload.length) : new Float32Array(payload.length);
-  f32.set(payload);
-  out.set(f32);
+  // Math.fround rounds to the nearest float32 exactly as a Float32Array store does.
+  for (let i = 0; i < payload.length; i++) out[i] = Math.fround(payload[i]!);
 }

@@ -20,9 +20,21 @@ import type { Dataset } from '../data/dataset.ts';
 import { fusedScratchLength } from '../linalg/fused.ts';
 import { kernels, pinTable } from '../linalg/kernels.ts';
 import { countCorrect } from '../linalg/softmax.ts';
+import { SparseRows } from '../linalg/sparse-rows.ts';
 import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
 import { hessianByColumns, jacobianByColumns } from './matrices.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
+
+/**
+ * Feature tables with at most this fraction of nonzeros are also held in CSR
+ * form and the oracles' row passes run over the nonzeros only (a9a: 0.11).
+ */
+export const SPARSE_DENSITY = 0.25;
+
+export interface LogregHpoOptions {
+  /** Row passes over a CSR copy of the features: when sparse enough ('auto', the default), 'always' or 'never'. */
+  readonly sparse?: 'auto' | 'always' | 'never';
+}
 
 /**
  * Fused oracle paths: ∇_Y g and the HVP on the same lower-level samples share
@@ -52,13 +64,21 @@ export class LogregHpoOracle implements AgentOracle {
   private probsFull = false;
   /** e^x and a per-feature scratch vector. */
   private readonly expX: Float64Array;
+  /** The x whose e^x expX holds (valid once expValid). */
+  private readonly expOf: Float64Array;
+  private expValid = false;
   private readonly rowTmp: Float64Array;
   /** Kernel scratch (transposed parameters and accumulators). */
   private readonly scratch: Float64Array;
 
+  /** CSR copies of the training and validation features, when they are sparse (see `sparseRows`). */
+  private readonly trainSparse: SparseRows | null;
+  private readonly valSparse: SparseRows | null;
+
   constructor(
     readonly train: Dataset,
     readonly val: Dataset,
+    options: LogregHpoOptions = {},
   ) {
     this.d = train.d;
     this.c = train.classes;
@@ -73,12 +93,48 @@ export class LogregHpoOracle implements AgentOracle {
     this.probsRows = new Int32Array(train.n);
     this.scratch = new Float64Array(fusedScratchLength(this.d, this.c));
     this.expX = new Float64Array(this.d);
+    this.expOf = new Float64Array(this.d);
     this.rowTmp = new Float64Array(this.d);
     // Data sets are never written again: kernels may keep them resident.
     for (const ds of [train, val]) {
       pinTable(ds.features);
       pinTable(ds.labels);
     }
+    const mode = options.sparse ?? 'auto';
+    const sparse = (ds: Dataset): SparseRows | null =>
+      mode === 'always' || (mode === 'auto' && ds.n > 0 && SparseRows.density(ds.features, ds.n, ds.d) <= SPARSE_DENSITY) ? SparseRows.fromDense(ds.features, ds.n, ds.d) : null;
+    this.trainSparse = sparse(train);
+    this.valSparse = sparse(val);
+  }
+
+  /** Accuracy of argmax(aᵀY) on this agent's training set. */
+  trainAccuracy(y: Vec): number {
+    return accuracy(this.train, y, this.trainSparse);
+  }
+
+  /** Whether the training and validation passes run over sparse rows. */
+  get sparseRows(): { train: boolean; val: boolean } {
+    return { train: this.trainSparse !== null, val: this.valSparse !== null };
+  }
+
+  private sparseOf(ds: Dataset): SparseRows | null {
+    return ds === this.train ? this.trainSparse : ds === this.val ? this.valSparse : null;
+  }
+
+  private forwardRows(probs: Float64Array, ds: Dataset, batch: Batch, y: Vec): number {
+    const sp = this.sparseOf(ds);
+    const rows = this.rows(batch);
+    const n = this.count(batch, ds);
+    if (sp) return sp.softmaxForwardRows(probs, rows, n, ds.labels, y, this.c);
+    return kernels().softmaxForwardRows(probs, ds.features, this.d, rows, n, ds.labels, y, this.c, this.scratch);
+  }
+
+  private gradientRows(out: Vec, probs: Float64Array, ds: Dataset, batch: Batch, y: Vec): void {
+    const sp = this.sparseOf(ds);
+    const rows = this.rows(batch);
+    const n = this.count(batch, ds);
+    if (sp) sp.softmaxGradientRows(out, probs, rows, n, ds.labels, y, this.c, 1 / n, this.scratch, false);
+    else kernels().softmaxGradientRows(out, probs, ds.features, this.d, rows, n, ds.labels, y, this.c, 1 / n, this.scratch);
   }
 
   private rows(batch: Batch): Int32Array | null {
@@ -115,19 +171,30 @@ export class LogregHpoOracle implements AgentOracle {
     if (this.cached(y, batch)) return this.probs;
     const ds = this.train;
     this.probsCount = -1;
-    kernels().softmaxForwardRows(this.probs, ds.features, this.d, this.rows(batch), this.count(batch, ds), ds.labels, y, this.c, this.scratch);
+    this.forwardRows(this.probs, ds, batch, y);
     this.remember(y, batch);
     return this.probs;
   }
 
   /** Σ_batch CE at Y on `ds` (probabilities left in this.s). */
   private crossEntropySum(ds: Dataset, y: Vec, batch: Batch): number {
-    return kernels().softmaxForwardRows(this.s, ds.features, this.d, this.rows(batch), this.count(batch, ds), ds.labels, y, this.c, this.scratch);
+    return this.forwardRows(this.s, ds, batch, y);
   }
 
-  /** e^x into this.expX (the regularizer's per-feature weights). */
+  /**
+   * e^x (the regularizer's per-feature weights), recomputed only when x
+   * differs from the x of the last call: ∇_y g, HVP and JVP at one point
+   * share one exponential pass (comparing is much cheaper than exp).
+   */
   private weights(x: Vec): Vec {
-    expInto(this.expX, x);
+    const last = this.expOf;
+    let same = this.expValid;
+    if (same) for (let q = 0; q < last.length; q++) if (x[q] !== last[q]) { same = false; break; }
+    if (!same) {
+      expInto(this.expX, x);
+      last.set(x);
+      this.expValid = true;
+    }
     return this.expX;
   }
 
@@ -152,16 +219,12 @@ export class LogregHpoOracle implements AgentOracle {
 
   gradF(_x: Vec, y: Vec, batch: Batch, outX: Vec, outY: Vec): void {
     outX.fill(0);
-    const ds = this.val;
-    const n = this.count(batch, ds);
-    kernels().softmaxGradientRows(outY, this.s, ds.features, this.d, this.rows(batch), n, ds.labels, y, this.c, 1 / n, this.scratch);
+    this.gradientRows(outY, this.s, this.val, batch, y);
   }
 
   gradG(x: Vec, y: Vec, batch: Batch, outX: Vec | null, outY: Vec): void {
-    const ds = this.train;
-    const n = this.count(batch, ds);
     this.probsCount = -1;
-    kernels().softmaxGradientRows(outY, this.probs, ds.features, this.d, this.rows(batch), n, ds.labels, y, this.c, 1 / n, this.scratch);
+    this.gradientRows(outY, this.probs, this.train, batch, y);
     this.remember(y, batch);
     const w = this.weights(x);
     rowScaledAcc(outY, 2 * this.regScale, w, y, this.c);
@@ -172,7 +235,8 @@ export class LogregHpoOracle implements AgentOracle {
     const ds = this.train;
     const n = this.count(batch, ds);
     const probs = this.trainProbabilities(y, batch);
-    kernels().softmaxHvpRows(out, probs, ds.features, this.d, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
+    if (this.trainSparse) this.trainSparse.softmaxHvpRows(out, probs, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
+    else kernels().softmaxHvpRows(out, probs, ds.features, this.d, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
     rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, this.c);
   }
 
@@ -189,12 +253,15 @@ export class LogregHpoOracle implements AgentOracle {
   }
 }
 
-/** Accuracy of argmax(aᵀY) on a data set (allocates one logits block). */
-export function accuracy(ds: Dataset, y: Vec): number {
+/** Accuracy of argmax(aᵀY) on a data set (allocates one logits block); over `sparse`, its CSR copy, when given. */
+export function accuracy(ds: Dataset, y: Vec, sparse: SparseRows | null = null): number {
   if (ds.n === 0) return NaN;
   const logits = new Float64Array(ds.n * ds.classes);
-  pinTable(ds.features);
-  kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
+  if (sparse) sparse.logitsRows(logits, ds.n, y, ds.classes);
+  else {
+    pinTable(ds.features);
+    kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
+  }
   return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
 }
 
@@ -210,6 +277,6 @@ export function logregHpoProblem(train: ReadonlyArray<Dataset>, val: ReadonlyArr
     dy: first.dy,
     agents,
     ...(test ? { testAccuracy: (_x: Vec, y: Vec) => accuracy(test, y) } : {}),
-    trainAccuracy: (_x: Vec, y: Vec, agent: number) => accuracy(train[agent]!, y),
+    trainAccuracy: (_x: Vec, y: Vec, agent: number) => agents[agent]!.trainAccuracy(y),
   };
 }

@@ -30,6 +30,7 @@ export class InProcessRuntime implements Runtime {
 
   async advance(to: number, onIteration?: (iteration: number) => void, stopRequested?: () => boolean): Promise<AdvanceResult> {
     let computeMs = 0;
+    let lastYield = performance.now();
     while (this.iteration < to) {
       const t = this.iteration + 1;
       const start = performance.now();
@@ -40,7 +41,14 @@ export class InProcessRuntime implements Runtime {
       const bad = this.group.nonFinite();
       if (bad) return { iteration: t, nonFinite: bad, computeMs };
       onIteration?.(t);
-      if (stopRequested?.()) break;
+      if (stopRequested) {
+        // The agents' exchanges settle as microtasks: give signal handlers a turn now and then, or a stop request would wait for `to`.
+        if (performance.now() - lastYield > 50) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (stopRequested()) break;
+      }
     }
     return { iteration: this.iteration, nonFinite: null, computeMs };
   }

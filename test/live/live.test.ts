@@ -25,6 +25,10 @@ import { assertOneLineError, runMain } from '../report/fixtures.ts';
 const BIN = fileURLToPath(new URL('../../bin/dbo.mjs', import.meta.url));
 const root = tempDir('dbo-live-test-');
 after(() => rmSync(root, { recursive: true, force: true }));
+/** One chromium for the page tests, started on first use. */
+let chromium: Promise<Browser> | undefined;
+const browserOnce = () => (chromium ??= launchChromium());
+after(async () => (await chromium)?.close());
 
 /** A 12-agent ring run of SPARKLE on a heterogeneous noisy quadratic, `iterations` long, a row every 100 iterations. */
 function writeConfig(name: string, iterations: number): string {
@@ -134,7 +138,7 @@ function rowsOf(file: string): number {
 test('live page in headless chromium: curves grow while the run goes, agents coloured, server stops at the end', { skip: chromiumSkip, timeout: 120_000 }, async () => {
   const config = writeConfig('sparkle-ring-12', 20_000);
   const out = join(root, 'live-run');
-  const browserStarting = launchChromium();
+  const browserStarting = browserOnce();
   const run = startDbo('run', config, '--out', out, '--threads', '1');
   await run.url;
   run.pause();
@@ -158,7 +162,7 @@ test('live page in headless chromium: curves grow while the run goes, agents col
     assert.equal(await page.evaluate(PLOTTED), rows, 'at the end, one point per row of metrics.jsonl');
   } finally {
     stopAll(run);
-    await browser.close();
+    await Promise.all(browser.contexts().map((c) => c.close()));
   }
 });
 
@@ -167,7 +171,7 @@ test('live sweep page: one curve per case growing while the cases run, the cases
   const sweep = join(root, 'sweep.json');
   writeFileSync(sweep, JSON.stringify({ name: 'live-sweep', base, vary: { 'algorithm.alpha': [0.0005, 0.001] } }));
   const out = join(root, 'live-sweep');
-  const browserStarting = launchChromium();
+  const browserStarting = browserOnce();
   const run = startDbo('sweep', sweep, '--out', out, '--jobs', '2');
   await run.url;
   run.pause();
@@ -186,7 +190,27 @@ test('live sweep page: one curve per case growing while the cases run, the cases
     assert.equal(await page.evaluate(PLOTTED), 162, 'every row of both cases plotted');
   } finally {
     stopAll(run);
-    await browser.close();
+    await Promise.all(browser.contexts().map((c) => c.close()));
+  }
+});
+
+test('--stay: the page is served after the run ends, until Ctrl-C', { timeout: 120_000 }, async () => {
+  const out = join(root, 'stay-run');
+  const run = startDbo('run', writeConfig('stay', 500), '--out', out, '--threads', '1', '--stay');
+  try {
+    const url = await run.url;
+    while (!/still serving/.test(run.output())) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(run.child.exitCode, null, 'still running after the run ended');
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    const stream = await (await fetch(`${url}events`)).text();
+    assert.equal(stream.match(/^event: row$/gm)?.length, rowsOf(join(out, 'metrics.jsonl')), 'the whole run replayed');
+    assert.match(stream, /event: end\n/, 'then the end');
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 0, run.output());
+    await assert.rejects(fetch(url), (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'ECONNREFUSED');
+  } finally {
+    stopAll(run);
   }
 });
 

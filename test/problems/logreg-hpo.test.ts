@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeDataset } from '../../src/data/dataset.ts';
 import { CountingOracle } from '../../src/problems/counting.ts';
-import { LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
+import { accuracy, LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
 import { fullBatch, type Batch } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
 
@@ -107,4 +107,59 @@ test('logreg HPO: with the fused paths every oracle call and sample is still cou
     { gradF: o.counts.samples.gradF, gradG: o.counts.samples.gradG, hvp: o.counts.samples.hvp, jvp: o.counts.samples.jvp },
     { gradF: 21, gradG: 21, hvp: 21 + 50, jvp: 21 },
   );
+});
+
+test('logreg HPO on sparse features: the CSR row passes give every oracle of the dense passes to 1e-12, and are chosen by density', () => {
+  const rng = new Rng(5, 'logreg-sparse');
+  const [n, d, c] = [40, 30, 2];
+  const ds = () => makeDataset(n, d, c, Float64Array.from({ length: n * d }, () => (rng.uniform() < 0.1 ? rng.normal() : 0)), Int32Array.from({ length: n }, () => rng.int(c)));
+  const [train, val] = [ds(), ds()];
+  const sparse = new LogregHpoOracle(train, val);
+  const dense = new LogregHpoOracle(train, val, { sparse: 'never' });
+  assert.deepEqual(sparse.sparseRows, { train: true, val: true });
+  assert.deepEqual(dense.sparseRows, { train: false, val: false });
+  assert.deepEqual(new LogregHpoOracle(setup(1).train, setup(1).val).sparseRows, { train: false, val: false }, 'dense data stays on the dense kernels');
+  const x = Float64Array.from({ length: d }, () => 0.3 * rng.normal());
+  const y = Float64Array.from({ length: d * c }, () => rng.normal());
+  const v = Float64Array.from({ length: d * c }, () => rng.normal());
+  const close = (a: Float64Array | number, b: Float64Array | number, what: string) => {
+    const [p, q] = [typeof a === 'number' ? [a] : Array.from(a), typeof b === 'number' ? [b] : Array.from(b)];
+    const scale = Math.max(...q.map(Math.abs), 1e-300);
+    const err = Math.max(...p.map((e, i) => Math.abs(e - q[i]!)));
+    assert.ok(err <= 1e-12 * scale, `${what}: ${err} relative to ${scale}`);
+  };
+  assert.equal(sparse.trainAccuracy(y), accuracy(train, y), 'training accuracy over the CSR rows');
+  for (const batch of [fullBatch(), { full: false, size: 6, indices: Int32Array.from([4, 9, 0, 33, 12, 7]), seed: 1 }] as Batch[]) {
+    const out = () => [new Float64Array(d), new Float64Array(d * c)] as const;
+    const [fx1, fy1] = out();
+    const [fx2, fy2] = out();
+    sparse.gradF(x, y, batch, fx1, fy1);
+    dense.gradF(x, y, batch, fx2, fy2);
+    close(fy1, fy2, '∇_y f');
+    const [gx1, gy1] = out();
+    const [gx2, gy2] = out();
+    sparse.gradG(x, y, batch, gx1, gy1);
+    dense.gradG(x, y, batch, gx2, gy2);
+    close(gy1, gy2, '∇_y g');
+    close(gx1, gx2, '∇_x g');
+    const [h1, h2] = [new Float64Array(d * c), new Float64Array(d * c)];
+    sparse.hvp(x, y, v, batch, h1);
+    dense.hvp(x, y, v, batch, h2);
+    close(h1, h2, 'HVP');
+    close(sparse.f(x, y, batch), dense.f(x, y, batch), 'f');
+    close(sparse.g(x, y, batch), dense.g(x, y, batch), 'g');
+  }
+});
+
+test('logreg HPO: e^x is reused only while x is unchanged (in-place changes are seen)', () => {
+  const s = setup(3);
+  const o = new LogregHpoOracle(s.train, s.val);
+  const x = Float64Array.from(s.x);
+  const j = new Float64Array(s.d);
+  o.jvp(x, s.y, s.v, fullBatch(), j);
+  x[2]! += 0.25; // same array, new contents
+  o.jvp(x, s.y, s.v, fullBatch(), j);
+  const fresh = new Float64Array(s.d);
+  new LogregHpoOracle(s.train, s.val).jvp(x, s.y, s.v, fullBatch(), fresh);
+  assert.deepEqual(j, fresh);
 });

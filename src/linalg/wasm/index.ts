@@ -101,6 +101,8 @@ class WasmKernels implements RowKernels {
   /** Staging areas for unpinned tables (slot 0: features, slot 1: labels). */
   private readonly stageAt = [0, 0];
   private readonly stageBytes = [0, 0];
+  /** The call arena's block offsets (layout's result, reused). */
+  private readonly offsets = new Int32Array(5);
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -132,6 +134,9 @@ class WasmKernels implements RowKernels {
    * the memory, and `layout` refreshes the views last.
    */
   private place(arr: Resident, slot: 0 | 1 = 0): number {
+    // Resident tables first: one WeakMap lookup on the common path.
+    const known = this.resident.get(arr);
+    if (known !== undefined) return known;
     if (!isPinned(arr)) {
       const bytes = arr.length * arr.BYTES_PER_ELEMENT;
       if (bytes > this.stageBytes[slot]!) {
@@ -145,8 +150,6 @@ class WasmKernels implements RowKernels {
       else this.i32.set(arr, at >> 2);
       return at;
     }
-    const known = this.resident.get(arr);
-    if (known !== undefined) return known;
     const bytes = arr.length * arr.BYTES_PER_ELEMENT;
     const at = this.heap.alloc(bytes);
     this.refresh();
@@ -172,83 +175,110 @@ class WasmKernels implements RowKernels {
    * Lays out the call arena: float64 blocks of the given lengths, then `rowCount`
    * int32 row indices; returns their byte offsets (rows last).
    */
-  private layout(lengths: readonly number[], rowCount: number): number[] {
-    let total = 0;
-    for (const n of lengths) total += Math.ceil((n * 8) / ALIGN) * ALIGN;
-    const at = this.arenaOf(total + rowCount * 4 + ALIGN);
-    const out: number[] = [];
-    let p = at;
-    for (const n of lengths) {
-      out.push(p);
-      p += Math.ceil((n * 8) / ALIGN) * ALIGN;
-    }
-    out.push(p);
+  private layout(n0: number, n1: number, n2: number, n3: number, rowCount: number): Int32Array {
+    const s0 = Math.ceil((n0 * 8) / ALIGN) * ALIGN;
+    const s1 = Math.ceil((n1 * 8) / ALIGN) * ALIGN;
+    const s2 = Math.ceil((n2 * 8) / ALIGN) * ALIGN;
+    const s3 = Math.ceil((n3 * 8) / ALIGN) * ALIGN;
+    const at = this.arenaOf(s0 + s1 + s2 + s3 + rowCount * 4 + ALIGN);
+    const out = this.offsets;
+    out[0] = at;
+    out[1] = at + s0;
+    out[2] = out[1]! + s1;
+    out[3] = out[2]! + s2;
+    out[4] = out[3]! + s3;
     return out;
   }
 
+  /** Copies the first n entries of `src` to byte offset `at` (short copies without a view object). */
+  private putF64(src: Float64Array, n: number, at: number): void {
+    const f = this.f64;
+    const o = at >> 3;
+    if (n > 256) f.set(n === src.length ? src : src.subarray(0, n), o);
+    else for (let i = 0; i < n; i++) f[o + i] = src[i]!;
+  }
+
+  /** Copies n float64 values from byte offset `at` into `dst`. */
+  private getF64(dst: Float64Array, n: number, at: number): void {
+    const f = this.f64;
+    const o = at >> 3;
+    if (n > 256) dst.set(f.subarray(o, o + n));
+    else for (let i = 0; i < n; i++) dst[i] = f[o + i]!;
+  }
+
   private putRows(at: number, rows: Int32Array | null, count: number): void {
-    if (rows !== null) this.i32.set(rows.subarray(0, count), at >> 2);
+    if (rows === null) return;
+    const r = this.i32;
+    const o = at >> 2;
+    if (count > 256) r.set(rows.subarray(0, count), o);
+    else for (let i = 0; i < count; i++) r[o + i] = rows[i]!;
   }
 
   softmaxForwardRows = (probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number): number => {
     const aAt = this.place(a);
     const lAt = this.place(labels, 1);
-    const [pAt, yAt, sAt, rAt] = this.layout([count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number];
-    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    const o = this.layout(count * c, d * c, 2 * c * d + 4 * c, 0, rows === null ? 0 : count);
+    const pAt = o[0]!, yAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    this.putF64(y, d * c, yAt);
     this.putRows(rAt, rows, count);
     const loss = this.ex.softmaxForwardRows(pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, sAt);
-    probs.set(this.f64.subarray(pAt >> 3, (pAt >> 3) + count * c));
+    this.getF64(probs, count * c, pAt);
     return loss;
   };
 
   softmaxGradientRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, y: Float64Array, c: number, scale: number): number => {
     const aAt = this.place(a);
     const lAt = this.place(labels, 1);
-    const [oAt, pAt, yAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
-    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    const o = this.layout(d * c, count * c, d * c, 2 * c * d + 4 * c, rows === null ? 0 : count);
+    const oAt = o[0]!, pAt = o[1]!, yAt = o[2]!, sAt = o[3]!, rAt = o[4]!;
+    this.putF64(y, d * c, yAt);
     this.putRows(rAt, rows, count);
     const loss = this.ex.softmaxGradientRows(oAt, pAt, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, yAt, c, scale, sAt);
-    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
-    probs.set(this.f64.subarray(pAt >> 3, (pAt >> 3) + count * c));
+    this.getF64(out, d * c, oAt);
+    this.getF64(probs, count * c, pAt);
     return loss;
   };
 
   softmaxHvpRows = (out: Float64Array, probs: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, v: Float64Array, c: number, scale: number): void => {
     const aAt = this.place(a);
-    const [oAt, pAt, vAt, sAt, rAt] = this.layout([d * c, count * c, d * c, 2 * c * d + 4 * c], rows === null ? 0 : count) as [number, number, number, number, number];
-    this.f64.set(v.subarray(0, d * c), vAt >> 3);
-    this.f64.set(probs.subarray(0, count * c), pAt >> 3);
+    const o = this.layout(d * c, count * c, d * c, 2 * c * d + 4 * c, rows === null ? 0 : count);
+    const oAt = o[0]!, pAt = o[1]!, vAt = o[2]!, sAt = o[3]!, rAt = o[4]!;
+    this.putF64(v, d * c, vAt);
+    this.putF64(probs, count * c, pAt);
     this.putRows(rAt, rows, count);
     this.ex.softmaxHvpRows(oAt, pAt, aAt, d, rAt, rows === null ? 0 : 1, count, vAt, c, scale, sAt);
-    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
+    this.getF64(out, d * c, oAt);
   };
 
   gatherGemm = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void => {
     const aAt = this.place(a);
-    const [oAt, yAt, sAt, rAt] = this.layout([count * c, d * c, c * d], rows === null ? 0 : count) as [number, number, number, number];
-    this.f64.set(y.subarray(0, d * c), yAt >> 3);
+    const o = this.layout(count * c, d * c, c * d, 0, rows === null ? 0 : count);
+    const oAt = o[0]!, yAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    this.putF64(y, d * c, yAt);
     this.putRows(rAt, rows, count);
     this.ex.gatherGemm(oAt, aAt, d, rAt, rows === null ? 0 : 1, count, yAt, c, sAt);
-    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + count * c));
+    this.getF64(out, count * c, oAt);
   };
 
   gatherGemmTAcc = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void => {
     const aAt = this.place(a);
-    const [oAt, rrAt, sAt, rAt] = this.layout([d * c, count * c, c * d + 2 * c], rows === null ? 0 : count) as [number, number, number, number];
-    this.f64.set(out.subarray(0, d * c), oAt >> 3);
-    this.f64.set(r.subarray(0, count * c), rrAt >> 3);
+    const o = this.layout(d * c, count * c, c * d + 2 * c, 0, rows === null ? 0 : count);
+    const oAt = o[0]!, rrAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    this.putF64(out, d * c, oAt);
+    this.putF64(r, count * c, rrAt);
     this.putRows(rAt, rows, count);
     this.ex.gatherGemmTAcc(oAt, aAt, d, rAt, rows === null ? 0 : 1, count, rrAt, c, s, sAt);
-    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + d * c));
+    this.getF64(out, d * c, oAt);
   };
 
   /** out ← A x for a row-major rows × cols matrix held in `a` (resident). */
   gemv = (out: Float64Array, a: Float64Array, rowCount: number, cols: number, x: Float64Array): void => {
     const aAt = this.place(a);
-    const [oAt, xAt] = this.layout([rowCount, cols], 0) as [number, number];
-    this.f64.set(x.subarray(0, cols), xAt >> 3);
+    const o = this.layout(rowCount, cols, 0, 0, 0);
+    const oAt = o[0]!, xAt = o[1]!;
+    this.putF64(x, cols, xAt);
     this.ex.gemv(oAt, aAt, rowCount, cols, xAt);
-    out.set(this.f64.subarray(oAt >> 3, (oAt >> 3) + rowCount));
+    this.getF64(out, rowCount, oAt);
   };
 }
 

@@ -21,7 +21,9 @@ async function shutdown(): Promise<void> {
 }
 
 function send(message: ChildMessage): void {
-  process.send!(message);
+  // The parent may be gone (killed): then there is no one to tell, and the 'disconnect' handler shuts down.
+  if (!process.connected) return;
+  process.send!(message, undefined, {}, () => {});
 }
 
 function log(message: string): void {

@@ -145,12 +145,14 @@ test('SIGTERM stops a waiting dbo agent: its shard is kept, marked failed with t
   const child = spawn(process.execPath, [bin, 'agent', configFile, '--id', '0', '--key', keys[0]!, '--peers', peersFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve) =>
+  const listening = await new Promise<boolean>((resolve) => {
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString();
-      if (stderr.includes('waiting for neighbours')) resolve();
-    }),
-  );
+      if (stderr.includes('waiting for neighbours')) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  assert.ok(listening, `the agent started and waited: ${stderr}`);
   child.kill('SIGTERM');
   assert.equal(await exited, 2, stderr);
   assert.match(stderr, /stopped by SIGTERM/);
