@@ -116,6 +116,8 @@ function sinksFor(rd: RunDirectory, config: RunConfig, progress: RunSinks['progr
       observe?.row?.(row);
     },
     ...(observe?.agents ? { agents: observe.agents } : {}),
+    // View changes on real transports (docs/faults.md).
+    event: (e) => rd.appendLine('events.jsonl', e),
     ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
     ...(progress ? { progress } : {}),
   };
