@@ -127,10 +127,18 @@ export const exactProducts: SecondOrderProducts = (o, x, y, z, lower, outGy, out
  * One ∇F and, by default, one ∇_y G, one JVP and one HVP, ζ shared by the
  * three g-oracles (docs/decisions.md §10).
  */
+/** SobaEstimates' shared intermediates by (d_x, d_y). */
+const sobaIntermediates = new Map<string, { fx: Vec; fy: Vec; jz: Vec; hz: Vec }>();
+
 export class SobaEstimates {
   readonly hypergrad: Vec;
   readonly zGrad: Vec;
   readonly lowerGrad: Vec;
+  /**
+   * ∇_x F, ∇_y F, Jz and Hz: intermediates of `at`, which fills and consumes
+   * them synchronously, so every instance of the same sizes shares one set
+   * (a run of many agents touches one set instead of one per agent).
+   */
   private readonly fx: Vec;
   private readonly fy: Vec;
   private readonly jz: Vec;
@@ -144,10 +152,13 @@ export class SobaEstimates {
     this.hypergrad = new Float64Array(dx);
     this.zGrad = new Float64Array(dy);
     this.lowerGrad = new Float64Array(dy);
-    this.fx = new Float64Array(dx);
-    this.fy = new Float64Array(dy);
-    this.jz = new Float64Array(dx);
-    this.hz = new Float64Array(dy);
+    const key = `${dx}:${dy}`;
+    let shared = sobaIntermediates.get(key);
+    if (!shared) sobaIntermediates.set(key, (shared = { fx: new Float64Array(dx), fy: new Float64Array(dy), jz: new Float64Array(dx), hz: new Float64Array(dy) }));
+    this.fx = shared.fx;
+    this.fy = shared.fy;
+    this.jz = shared.jz;
+    this.hz = shared.hz;
   }
 
   /** Evaluates the three estimators at (x, y, z) on the batches' current draw. */

@@ -168,4 +168,10 @@ export const cdBsvrgd: Algorithm<CdBsvrgdParams, CdBsvrgdState, Workspace> = {
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y, z: s.z }),
+  // After agents left the run (docs/faults.md): each tracker restarts from its STORM estimator, as at t = 0 (line 4), so Σ_i p_i = Σ_i u_i (and q, r) holds again over the survivors.
+  onViewChange: (s) => {
+    s.p.set(s.u);
+    s.q.set(s.v);
+    s.r.set(s.w);
+  },
 };

@@ -167,4 +167,9 @@ export const gossipDsbo: Algorithm<GossipDsboParams, GossipDsboState, Workspace>
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y }),
+  // After agents left the run (docs/faults.md): the matrix trackers restart from the local matrices they last absorbed, so mean_i Ĥ_i = mean_i H_i again.
+  onViewChange: (s) => {
+    s.hessianTracker.set(s.hessianPrev);
+    s.jacobianTracker.set(s.jacobianPrev);
+  },
 };

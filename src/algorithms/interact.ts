@@ -208,6 +208,14 @@ function interactInit(ctx: AgentContext, label: string): InteractState {
 
 const view = (s: AgentStateBase) => ({ x: s.x, y: s.y });
 
+/**
+ * After agents left the run (docs/faults.md): the tracker u restarts from the
+ * agent's current local hypergradient estimate p, as at t = 0 (u_0 = p_0,
+ * (26)), so that Σ_i u_i = Σ_i p_i holds again over the survivors and (10)
+ * keeps it from there.
+ */
+const resetTracker = (s: { u: Vec; p: Vec }) => s.u.set(s.p);
+
 export const interact: Algorithm<InteractParams, InteractState, InteractWorkspace> = {
   name: 'interact',
   problemClass: 'personalized',
@@ -219,6 +227,7 @@ export const interact: Algorithm<InteractParams, InteractState, InteractWorkspac
   init: (ctx) => interactInit(ctx, 'interact'),
   workspace: (ctx) => interactWorkspace(ctx),
   step: interactStep,
+  onViewChange: resetTracker,
   view,
 };
 
@@ -292,6 +301,7 @@ export const svrInteract: Algorithm<SvrInteractParams, InteractState, SvrWorkspa
   init: (ctx) => interactInit(ctx, 'svr-interact'),
   workspace: svrWorkspace,
   step: svrStep,
+  onViewChange: resetTracker,
   view,
 };
 
@@ -360,6 +370,7 @@ export const gtDsgd: Algorithm<StochasticBaselineParams, GtDsgdState, Stochastic
   },
   workspace: stochasticWorkspace,
   step: gtDsgdStep,
+  onViewChange: resetTracker,
   view,
 };
 

@@ -182,4 +182,10 @@ export const maDsbo: Algorithm<MaDsboParams, MaDsboState, Workspace> = {
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y, z: s.z }),
+  // After agents left the run (docs/faults.md): with tracking, each tracker restarts from the direction it last absorbed, so mean_i t_i = mean_i d_i again (empty vectors without tracking).
+  onViewChange: (s) => {
+    s.ty.set(s.gyPrev);
+    s.tz.set(s.dzPrev);
+    s.tx.set(s.mPrev);
+  },
 };

@@ -224,6 +224,15 @@ async function step(s: PrometheusState, ctx: AgentContext, ws: Workspace, p: Par
   s.t++;
 }
 
+/**
+ * After agents left the run (docs/faults.md): the tracker u restarts from the
+ * local estimator p, as at t = 0 (u₀ = p₀), and the prox point follows it.
+ */
+function resetTracker(s: PrometheusState, ws: Workspace, p: Params, variant: Variant): void {
+  s.u.set(s.p);
+  proxPoint(s, ws, p, variant);
+}
+
 const view = (s: PrometheusState) => ({ x: s.x, y: s.y, xTilde: s.xTilde });
 
 const common = {
@@ -244,6 +253,7 @@ export const prometheus: Algorithm<PrometheusParams, PrometheusState, Workspace>
   init: (ctx) => init(ctx, 'prometheus'),
   workspace: (ctx, p) => workspace(ctx, p, 'prometheus'),
   step: (s, ctx, ws, p) => step(s, ctx, ws, p, 'prometheus'),
+  onViewChange: (s, _ctx, ws, p) => resetTracker(s, ws, p, 'prometheus'),
 };
 
 export const prometheusSg: Algorithm<PrometheusSgParams, PrometheusState, Workspace> = {
@@ -256,6 +266,7 @@ export const prometheusSg: Algorithm<PrometheusSgParams, PrometheusState, Worksp
   init: (ctx) => init(ctx, 'prometheus-sg'),
   workspace: (ctx, p) => workspace(ctx, p, 'sg'),
   step: (s, ctx, ws, p) => step(s, ctx, ws, p, 'sg'),
+  onViewChange: (s, _ctx, ws, p) => resetTracker(s, ws, p, 'sg'),
 };
 
 export const prometheusDir: Algorithm<PrometheusDirParams, PrometheusState, Workspace> = {
@@ -269,6 +280,7 @@ export const prometheusDir: Algorithm<PrometheusDirParams, PrometheusState, Work
   init: (ctx) => init(ctx, 'prometheus'),
   workspace: (ctx, p) => workspace(ctx, p, 'dir'),
   step: (s, ctx, ws, p) => step(s, ctx, ws, p, 'dir'),
+  onViewChange: (s, _ctx, ws, p) => resetTracker(s, ws, p, 'dir'),
 };
 
 export const proxDsgd: Algorithm<ProxDsgdParams, PrometheusState, Workspace> = {

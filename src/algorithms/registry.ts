@@ -13,7 +13,7 @@ import { dSgd, gtDsgd, interact, svrInteract } from './interact.ts';
 import { prometheus, prometheusDir, prometheusSg, proxDsgd } from './prometheus.ts';
 import { dSoba, dSobaFo } from './d-soba.ts';
 import { parseWith } from '../experiments/zod-errors.ts';
-import type { AgentStateBase, AgentWorkspace, Algorithm, AlgorithmParams, ConfiguredAlgorithm, RegisteredAlgorithm } from './types.ts';
+import type { AgentContext, AgentStateBase, AgentWorkspace, Algorithm, AlgorithmParams, ConfiguredAlgorithm, RegisteredAlgorithm } from './types.ts';
 
 /**
  * Wraps a typed algorithm for the registry. `configure` parses parameters
@@ -22,7 +22,7 @@ import type { AgentStateBase, AgentWorkspace, Algorithm, AlgorithmParams, Config
  * `step` and `view` are the ones this binding's `init` and `workspace` made.
  */
 export function register<P extends AlgorithmParams, S extends AgentStateBase, W>(algorithm: Algorithm<P, S, W>): RegisteredAlgorithm {
-  const { params: schema, init, workspace, step, view, ...info } = algorithm;
+  const { params: schema, init, workspace, step, view, onViewChange, ...info } = algorithm;
   return {
     ...info,
     params: schema,
@@ -37,6 +37,7 @@ export function register<P extends AlgorithmParams, S extends AgentStateBase, W>
         workspace: (ctx) => workspace(ctx, values) as unknown as AgentWorkspace,
         step: (s, ctx, ws) => step(own(s), ctx, ownWs(ws), values),
         view: (s) => view(own(s)),
+        ...(onViewChange ? { onViewChange: (s: AgentStateBase, ctx: AgentContext, ws: AgentWorkspace) => onViewChange(own(s), ctx, ownWs(ws), values) } : {}),
       };
     },
   };

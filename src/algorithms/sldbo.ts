@@ -132,4 +132,10 @@ export const sldbo: Algorithm<SldboParams, SldboState, Workspace> = {
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y, z: s.z }),
+  // After agents left the run (docs/faults.md): the pending trackers restart from zero, as at the start, so the next step forms p = d_x (q, r likewise).
+  onViewChange: (s) => {
+    s.p.fill(0);
+    s.q.fill(0);
+    s.r.fill(0);
+  },
 };

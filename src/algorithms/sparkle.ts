@@ -239,4 +239,10 @@ export const sparkle: Algorithm<SparkleParams, SparkleState, Workspace> = {
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y, z: s.z }),
+  // After agents left the run (docs/faults.md): every level restarts its correction from the current iterate, as at k = 0 (GT tracker, EXTRA carry, ED ψ).
+  onViewChange: (s, _ctx, _ws, p) => {
+    s.xAux.set(initialAux(p.xMode, s.x));
+    s.yAux.set(initialAux(p.yMode, s.y));
+    s.zAux.set(initialAux(p.zMode, s.z));
+  },
 };

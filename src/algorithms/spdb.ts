@@ -115,4 +115,6 @@ export const spdb: Algorithm<SpdbParams, SpdbState, Workspace> = {
   workspace,
   step,
   view: (s) => ({ x: s.x, y: s.y }),
+  // After agents left the run (docs/faults.md): the duals restart from zero, as at the start, so Σ_i q_i = 0 holds again over the survivors.
+  onViewChange: (s) => s.q.fill(0),
 };

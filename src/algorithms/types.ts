@@ -79,6 +79,15 @@ export interface Algorithm<P extends AlgorithmParams, S extends AgentStateBase, 
   /** Advances `state` by one iteration in place; resolves when the iteration's communication is done. */
   step(state: S, ctx: AgentContext, ws: W, params: P): Promise<void>;
   view(state: S): StateView;
+  /**
+   * Optional: restores the algorithm's network-wide invariants after agents
+   * left the run (docs/faults.md). Every surviving agent calls it at the same
+   * iteration boundary, after the view changed and the mixing weights were
+   * recomputed; gradient-tracking methods re-initialize each tracker to the
+   * agent's current local estimate, so that Σ_i tracker_i = Σ_i estimate_i
+   * holds again over the survivors.
+   */
+  onViewChange?(state: S, ctx: AgentContext, ws: W, params: P): void;
 }
 
 declare const workspaceBrand: unique symbol;
@@ -100,6 +109,8 @@ export interface ConfiguredAlgorithm extends AlgorithmInfo {
   /** Advances `state` by one iteration in place. */
   step(state: AgentStateBase, ctx: AgentContext, ws: AgentWorkspace): Promise<void>;
   view(state: AgentStateBase): StateView;
+  /** Present when the algorithm has invariants to restore after a view change (see Algorithm.onViewChange). */
+  onViewChange?(state: AgentStateBase, ctx: AgentContext, ws: AgentWorkspace): void;
 }
 
 /** A registered algorithm: its description and parameter schema; `configure` binds parameters. */

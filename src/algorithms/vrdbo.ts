@@ -162,6 +162,11 @@ const common = {
   reconstruction: true,
   workspace,
   view: (s: VrdboState) => ({ x: s.x, y: s.y }),
+  // After agents left the run (docs/faults.md): the trackers restart from the local estimators, as at t = 0 (p₀ = u₀, q₀ = v₀).
+  onViewChange: (s: VrdboState) => {
+    s.p.set(s.u);
+    s.q.set(s.v);
+  },
 };
 
 export const vrdbo: Algorithm<VrdboParams, VrdboState, Workspace> = {

@@ -55,7 +55,9 @@ export function subset(ds: Dataset, rows: Int32Array | readonly number[]): Datas
     if (!Number.isInteger(r) || r < 0 || r >= ds.n) {
       throw new RangeError(`subset: row ${r} (position ${j}) is outside 0..${ds.n - 1}`);
     }
-    features.set(ds.features.subarray(r * d, r * d + d), j * d);
+    // Short rows by a plain loop (a subarray view per row costs more than the copy).
+    if (d <= 256) for (let q = 0, src = r * d, dst = j * d; q < d; q++) features[dst + q] = ds.features[src + q]!;
+    else features.set(ds.features.subarray(r * d, r * d + d), j * d);
     labels[j] = ds.labels[r]!;
   }
   return { n: m, d, classes: ds.classes, features, labels };

@@ -10,6 +10,7 @@
  *   (label corruption), in the same order.
  * - `preprocessing`: how file contents become features.
  */
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import type { SourceFile } from './image-source.ts';
 
 export type IndexRole = 'train' | 'validation' | 'test';
@@ -43,25 +44,70 @@ export function withRoles(files: ReadonlyArray<SourceFile>, roles: ReadonlyArray
 }
 
 /**
- * data.json text: one line per agent, so large index lists stay readable. An
- * index list shared by many agents (say every agent's test set) is turned
- * into JSON once and reused: the text is the same as stringifying each agent.
+ * data.json in pieces: the head, then one line per agent (so large index
+ * lists stay readable), then the closing brackets. An index list shared by
+ * many agents (say every agent's test set) is turned into JSON once and
+ * reused. Joined, the pieces are the text of stringifying each agent's record.
  */
-export function dataRecordJson(r: DataRecord): string {
+function* dataRecordPieces(r: DataRecord): Generator<string | Buffer> {
   const { agents, ...head } = r;
   const headText = JSON.stringify(head, null, 2);
-  const lists = new Map<ReadonlyArray<number>, string>();
-  const list = (xs: ReadonlyArray<number>): string => {
-    let text = lists.get(xs);
-    if (text === undefined) lists.set(xs, (text = JSON.stringify(xs)));
-    return text;
+  const lists = new Map<ReadonlyArray<number>, Buffer>();
+  const list = (xs: ReadonlyArray<number>): Buffer => {
+    let bytes = lists.get(xs);
+    if (bytes === undefined) lists.set(xs, (bytes = Buffer.from(JSON.stringify(xs))));
+    return bytes;
   };
-  const agentJson = (a: AgentDataRecord): string => {
+  yield `${headText.slice(0, -2)},\n  "agents": [\n`;
+  for (let i = 0; i < agents.length; i++) {
+    const a = agents[i]!;
+    const sep = i === 0 ? '    ' : ',\n    ';
     const keys = Object.keys(a).filter((k) => a[k as keyof AgentDataRecord] !== undefined);
     // The fast path covers the record's own shape; anything else is stringified as is.
-    if (!keys.every((k) => (k === 'train' || k === 'validation' || k === 'test' || k === 'trainLabels') && Array.isArray(a[k]))) return JSON.stringify(a);
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${list(a[k as keyof AgentDataRecord] as number[])}`).join(',')}}`;
-  };
-  const body = agents.map((a) => `    ${agentJson(a)}`).join(',\n');
-  return `${headText.slice(0, -2)},\n  "agents": [\n${body}\n  ]\n}\n`;
+    if (!keys.every((k) => (k === 'train' || k === 'validation' || k === 'test' || k === 'trainLabels') && Array.isArray(a[k]))) {
+      yield sep + JSON.stringify(a);
+      continue;
+    }
+    for (let k = 0; k < keys.length; k++) {
+      yield `${k === 0 ? `${sep}{` : ','}${JSON.stringify(keys[k])}:`;
+      yield list(a[keys[k] as keyof AgentDataRecord] as number[]);
+    }
+    yield '}';
+  }
+  yield '\n  ]\n}\n';
+}
+
+/** data.json text (see dataRecordPieces). */
+export function dataRecordJson(r: DataRecord): string {
+  let out = '';
+  for (const piece of dataRecordPieces(r)) out += typeof piece === 'string' ? piece : piece.toString();
+  return out;
+}
+
+/** Writes data.json to `path` piece by piece (no single string of the whole file is built). */
+export function writeDataRecord(path: string, r: DataRecord): void {
+  const fd = openSync(path, 'w');
+  try {
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    const flush = () => {
+      const written = batch.length ? writevSync(fd, batch) : 0;
+      if (written < bytes) {
+        // A short write: the rest, plainly.
+        const rest = Buffer.concat(batch).subarray(written);
+        for (let off = 0; off < rest.length; ) off += writeSync(fd, rest, off);
+      }
+      batch = [];
+      bytes = 0;
+    };
+    for (const piece of dataRecordPieces(r)) {
+      const b = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      batch.push(b);
+      bytes += b.length;
+      if (batch.length >= 512 || bytes >= 1 << 22) flush();
+    }
+    flush();
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -12,6 +12,7 @@
  *   init:      {x?, y?, z?}        (default zeros, identical on all agents; each a number,
  *                                    an array, or {type: normal, std, mean?} seeded by `seed`)
  *   output:    {trace, bytesPerFloat}
+ *   network:   {roundTimeoutMs?}   faults: [{agent, crash | delay} | {link, partition}]   (faults.ts)
  *
  * Every key is checked (unknown keys are errors) and every error names its
  * field. Algorithm parameters are validated against the algorithm's own
@@ -23,6 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { getAlgorithm } from '../algorithms/registry.ts';
 import { ConfigError, DataError } from '../errors.ts';
+import { faultsSchema, networkSchema } from './faults.ts';
 import { parseWith } from './zod-errors.ts';
 
 const int = (name: string, min: number) => z.number({ error: `expected an integer ≥ ${min}` }).int({ error: `${name} must be an integer` }).min(min, { error: `${name} must be ≥ ${min}` });
@@ -255,6 +257,10 @@ export const configSchema = z.strictObject({
       bytesPerFloat: z.union([z.literal(4), z.literal(8)], { error: 'expected 4 (fp32) or 8 (fp64)' }).default(4),
     })
     .default({ trace: false, bytesPerFloat: 4 }),
+  /** Real transports only: when a silent neighbour is declared gone (faults.ts). */
+  network: networkSchema.optional(),
+  /** Injected faults for tests and demos, libp2p transport only (faults.ts). */
+  faults: faultsSchema.optional(),
 });
 
 export type RunConfig = z.infer<typeof configSchema>;

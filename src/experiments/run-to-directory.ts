@@ -1,7 +1,7 @@
 /** Runs a config and stores it as a run directory (see RunDirectory); continues a stopped one (`dbo resume`). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataRecordJson } from '../data/record.ts';
+import { writeDataRecord } from '../data/record.ts';
 import { DataError, DboError } from '../errors.ts';
 import { topologyJson } from '../graph/index.ts';
 import { CHECKPOINT_FILE, checkpointJson, fileHash, readCheckpointFile, type CheckpointFile, type LaunchInfo } from './checkpoint.ts';
@@ -116,6 +116,8 @@ function sinksFor(rd: RunDirectory, config: RunConfig, progress: RunSinks['progr
       observe?.row?.(row);
     },
     ...(observe?.agents ? { agents: observe.agents } : {}),
+    // View changes on real transports (docs/faults.md).
+    event: (e) => rd.appendLine('events.jsonl', e),
     ...(config.output.trace ? { trace: (row) => rd.appendLine('trace.jsonl', row) } : {}),
     ...(progress ? { progress } : {}),
   };
@@ -143,7 +145,7 @@ export async function runToDirectory(config: RunConfig, dir: string, options: Ru
     rd.writeJson('config.resolved.json', config);
     rd.writeJson('topology.json', topologyJson(prepared.topology));
     // What every agent holds (data.json; see src/data/record.ts).
-    if (prepared.problem.data) writeFileSync(join(rd.partial, 'data.json'), dataRecordJson(prepared.problem.data));
+    if (prepared.problem.data) writeDataRecord(join(rd.partial, 'data.json'), prepared.problem.data);
     options.observe?.prepared?.(prepared);
     session = {
       rd,

@@ -16,10 +16,13 @@ import type { BilevelProblem } from '../problems/types.ts';
 import { deriveSeed, Rng } from '../random/rng.ts';
 import { InProcessRuntime } from '../runtime/in-process.ts';
 import type { Runtime, RuntimeCheckpoint } from '../runtime/types.ts';
+import { isViewChanging, type RunEvent } from '../runtime/view-events.ts';
+import { survivorsProblem } from '../problems/survivors.ts';
 import { deserializeState, serializeState } from '../algorithms/state.ts';
 import { buildProblem, checkProblemFits } from './build-problem.ts';
 import { DivergenceMonitor, type Divergence } from './divergence.ts';
 import type { RunConfig } from './config.ts';
+import { checkFaults } from './faults.ts';
 import { buildRunTopology } from './topology.ts';
 
 /** One row of metrics.jsonl. Oracle columns are network totals of calls (and samples) by kind. */
@@ -37,6 +40,8 @@ export type MetricsRow = {
     /** IFO per agent (SEED-001 Def. 1): sample evaluations of ∇f and ∇g, (gradFSamples + gradGSamples) / m. */
     ifo: number;
     elapsedMs: number;
+    /** Present once agents have left the run (docs/faults.md): how many survivors the row's metrics are over. */
+    agents?: number;
   };
 
 /** One row of trace.jsonl: every agent's iterates after `iteration` iterations. */
@@ -75,6 +80,7 @@ export function prepareRun(config: RunConfig): PreparedRun {
   checkProblemFits(config, getAlgorithm(name), params);
   const algorithm = getAlgorithm(name).configure(params, 'algorithm');
   const topology = buildRunTopology(config.topology, config.seed);
+  checkFaults(config.faults, topology.graph, config.iterations);
   const problem = buildProblem(config.problem, config.topology.agents, config.seed);
   if (problem.problemClass !== algorithm.problemClass)
     throw new ConfigError('algorithm.name', `${algorithm.name} solves ${algorithm.problemClass}-lower-level problems, but the problem is of class ${problem.problemClass}`);
@@ -92,6 +98,8 @@ export interface RunSinks {
   row?(row: MetricsRow): void;
   trace?(row: TraceRow): void;
   progress?(iteration: number, total: number, last: MetricsRow | null): void;
+  /** A view change, weight row, reset or injected fault (events.jsonl; docs/faults.md). */
+  event?(event: RunEvent): void;
   /** Every agent's iterates at each evaluation point, after its row (valid until the promise settles); awaited. */
   agents?(iteration: number, agents: ReadonlyArray<StateView>): void | Promise<void>;
 }
@@ -168,8 +176,25 @@ export async function execute(run: PreparedRun, sinks: RunSinks = {}, makeRuntim
 
 async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, control: RunControl): Promise<RunOutcome> {
   const { config, problem } = run;
-  const evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
+  let evaluator = new Evaluator(problem, { groundTruth: config.evaluation.groundTruth });
   evaluator.warmStart(run.init.y);
+  // Agents that left the run (libp2p): metrics become those of the survivors' problem.
+  const views = isViewChanging(runtime) ? runtime : null;
+  let evaluated = problem.m;
+  const drainEvents = () => {
+    for (const e of views?.drainEvents() ?? []) sinks.event?.(e);
+  };
+  const survivorsAt = (iteration: number): number | undefined => {
+    if (!views) return undefined;
+    const ids = views.survivors();
+    if (ids.length !== evaluated) {
+      evaluated = ids.length;
+      evaluator = new Evaluator(survivorsProblem(problem, ids), { groundTruth: config.evaluation.groundTruth });
+      evaluator.warmStart(run.init.y);
+      sinks.event?.({ event: 'survivors', iteration, agents: [...ids] });
+    }
+    return ids.length < problem.m ? ids.length : undefined;
+  };
   const rows: MetricsRow[] = [];
   let elapsedMs = 0;
   let evaluationMs = 0;
@@ -179,6 +204,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, contro
   const every = control.checkpointEvery;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new ConfigError('--checkpoint-every', `expected a positive integer, got ${every}`);
   const end = (divergence?: Divergence): RunOutcome => {
+    drainEvents();
     const timing = { wallMs: performance.now() - started, computeMs: elapsedMs, evaluationMs };
     return divergence ? { status: 'diverged', message: divergence.message, divergence, rows, timing } : { status: 'completed', rows, timing };
   };
@@ -200,12 +226,13 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, contro
     const oracleCols = {} as Record<OracleKind, number> & Record<`${OracleKind}Samples`, number>;
     for (const k of ORACLE_KINDS) oracleCols[k] = totals.calls[k];
     for (const k of ORACLE_KINDS) oracleCols[`${k}Samples`] = totals.samples[k];
-    const evalStart = performance.now();
     const snapshot = await runtime.snapshot();
+    const agents = survivorsAt(iteration);
+    const evalStart = performance.now();
     const metrics = evaluator.evaluateRow(snapshot);
     evaluationMs += performance.now() - evalStart;
     const ifo = (totals.samples.gradF + totals.samples.gradG) / problem.m;
-    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs };
+    const row: MetricsRow = { iteration, rounds: c.rounds, messages: c.messages, floats: c.floats, bytes: c.bytes, wireBytes: c.wireBytes, ...oracleCols, ifo, ...metrics, elapsedMs, ...(agents !== undefined ? { agents } : {}) };
     rows.push(row);
     sinks.row?.(row);
     await sinks.agents?.(iteration, snapshot);
@@ -240,6 +267,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, contro
     sinks.progress?.(t, total, last);
   } else {
     last = await record(0);
+    drainEvents();
     await trace(0);
     const atStart = monitor.checkIterates(0, await runtime.snapshot()) ?? monitor.checkRow(0, last);
     if (atStart) return end(atStart);
@@ -263,6 +291,7 @@ async function drive(run: PreparedRun, runtime: Runtime, sinks: RunSinks, contro
     );
     elapsedMs += step.computeMs;
     t = step.iteration;
+    drainEvents();
     await trace(t);
     if (step.nonFinite) return end(monitor.nonFinite(t, step.nonFinite));
     if (t % config.evalEvery === 0 || t === total) {

@@ -12,6 +12,40 @@
  * q·c + p); probabilities are count × c; `rows` null means the first `count`
  * rows; the label of selected row b is labels[rows[b]].
  */
+/**
+ * Tables made one after another (say every agent's, in agent order) are laid
+ * out one after another in shared chunks of memory, so that a pass over all
+ * agents reads them as one stream rather than from scattered allocations.
+ */
+class Arena {
+  private chunk = new ArrayBuffer(0);
+  private used = 0;
+  private static readonly CHUNK = 1 << 22;
+
+  private take(bytes: number): [ArrayBuffer, number] {
+    const aligned = Math.ceil(bytes / 8) * 8;
+    if (this.used + aligned > this.chunk.byteLength) {
+      this.chunk = new ArrayBuffer(Math.max(Arena.CHUNK, aligned));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += aligned;
+    return [this.chunk, at];
+  }
+
+  int32(n: number): Int32Array {
+    const [buf, at] = this.take(4 * n);
+    return new Int32Array(buf, at, n);
+  }
+
+  float64(n: number): Float64Array {
+    const [buf, at] = this.take(8 * n);
+    return new Float64Array(buf, at, n);
+  }
+}
+
+const arena = new Arena();
+
 export class SparseRows {
   private constructor(
     /** Number of rows. */
@@ -28,9 +62,9 @@ export class SparseRows {
   static fromDense(a: Float64Array, n: number, d: number): SparseRows {
     let nnz = 0;
     for (let k = 0; k < n * d; k++) if (a[k] !== 0) nnz++;
-    const rowPtr = new Int32Array(n + 1);
-    const cols = new Int32Array(nnz);
-    const vals = new Float64Array(nnz);
+    const rowPtr = arena.int32(n + 1);
+    const cols = arena.int32(nnz);
+    const vals = arena.float64(nnz);
     let at = 0;
     for (let i = 0; i < n; i++) {
       const off = i * d;
@@ -124,6 +158,11 @@ export class SparseRows {
     const inv = 1 / sum;
     for (let p = 0; p < c; p++) probs[off + p] = probs[off + p]! * inv;
     return wantLoss ? Math.log(sum) - gap : 0;
+  }
+
+  /** The first `count` rows' logits a_bᵀ Y into `out` (count × c). */
+  logitsRows(out: Float64Array, count: number, y: Float64Array, c: number): void {
+    for (let b = 0; b < count; b++) this.logits(out, b * c, b, y, c);
   }
 
   /** As fused.ts softmaxForwardRows: probs_b ← softmax(a_bᵀ Y); returns Σ_b CE_b. */

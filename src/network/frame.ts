@@ -6,7 +6,7 @@
  *
  *   offset  size  field
  *   0       1     version (1)
- *   1       1     type (1 = data)
+ *   1       1     type (1 = data, 2 = view-change notice, 3 = waiting)
  *   2       1     bytesPerFloat (4 → float32, 8 → float64)
  *   3       1     reserved (0)
  *   4       4     sender agent id
@@ -15,14 +15,22 @@
  *   16      4     count of payload floats
  *   20      …     payload, count × bytesPerFloat bytes
  *
- * Decoding checks every field against what the receiver expects and throws
- * a FrameError naming the first mismatch; nothing of a rejected frame is used.
+ * A view-change notice (type 2) has the same header with no payload (count
+ * 0); its round field is the communication round at whose end every agent
+ * resets its algorithm's invariants after an agent or link left the run
+ * (peer-link.ts). A waiting frame (type 3, no payload) says that its sender
+ * is blocked in round `round` waiting for its own neighbours: it keeps a
+ * sender that is stalled by others from being declared gone. Decoding checks every field against what the receiver
+ * expects and throws a FrameError naming the first mismatch; nothing of a
+ * rejected frame is used.
  */
 import type { Vec } from '../linalg/vector.ts';
 import type { BytesPerFloat } from './wire.ts';
 
 export const FRAME_VERSION = 1;
 export const FRAME_DATA = 1;
+export const FRAME_NOTICE = 2;
+export const FRAME_WAITING = 3;
 export const FRAME_HEADER_BYTES = 20;
 export const LENGTH_PREFIX_BYTES = 4;
 
@@ -31,6 +39,8 @@ export class FrameError extends Error {
 }
 
 export interface DataFrame {
+  /** FRAME_DATA, or FRAME_NOTICE (no payload; `round` is the reset round). */
+  readonly type: number;
   readonly sender: number;
   readonly round: number;
   readonly degree: number;
@@ -47,14 +57,14 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('dbo f
  * `bytesPerFloat` (float32 rounds to nearest), so the receiver decodes
  * exactly what the simulator's wire rounding gives.
  */
-export function encodeDataFrame(sender: number, round: number, degree: number, payload: Vec, bytesPerFloat: BytesPerFloat): Uint8Array {
+export function encodeDataFrame(sender: number, round: number, degree: number, payload: Vec, bytesPerFloat: BytesPerFloat, type: number = FRAME_DATA): Uint8Array {
   const bodyBytes = FRAME_HEADER_BYTES + payload.length * bytesPerFloat;
   const buf = new Uint8Array(LENGTH_PREFIX_BYTES + bodyBytes);
   const dv = new DataView(buf.buffer);
   dv.setUint32(0, bodyBytes, true);
   const h = LENGTH_PREFIX_BYTES;
   dv.setUint8(h, FRAME_VERSION);
-  dv.setUint8(h + 1, FRAME_DATA);
+  dv.setUint8(h + 1, type);
   dv.setUint8(h + 2, bytesPerFloat);
   dv.setUint8(h + 3, 0);
   dv.setUint32(h + 4, sender, true);
@@ -84,7 +94,7 @@ export function decodeDataFrame(body: Uint8Array, expect: FrameExpectation): Dat
   const version = dv.getUint8(0);
   if (version !== FRAME_VERSION) throw new FrameError(`unknown frame version ${version}`);
   const type = dv.getUint8(1);
-  if (type !== FRAME_DATA) throw new FrameError(`unknown frame type ${type}`);
+  if (type !== FRAME_DATA && type !== FRAME_NOTICE && type !== FRAME_WAITING) throw new FrameError(`unknown frame type ${type}`);
   const bpf = dv.getUint8(2);
   if (bpf !== expect.bytesPerFloat) throw new FrameError(`frame at ${bpf} bytes per float, expected ${expect.bytesPerFloat}`);
   if (dv.getUint8(3) !== 0) throw new FrameError('reserved header byte is not 0');
@@ -95,8 +105,19 @@ export function decodeDataFrame(body: Uint8Array, expect: FrameExpectation): Dat
   if (degree < 1 || degree > expect.maxDegree) throw new FrameError(`sender degree ${degree} outside 1…${expect.maxDegree}`);
   const count = dv.getUint32(16, true);
   if (count > expect.maxFloats) throw new FrameError(`payload of ${count} floats exceeds the limit of ${expect.maxFloats}`);
+  if (type !== FRAME_DATA && count !== 0) throw new FrameError(`${type === FRAME_NOTICE ? 'view-change notice' : 'waiting frame'} with a payload of ${count} floats`);
   if (body.length !== FRAME_HEADER_BYTES + count * bpf) throw new FrameError(`frame of ${body.length} bytes does not hold ${count} floats at ${bpf} bytes`);
-  return { sender, round, degree, bytesPerFloat: bpf, count, payload: body.subarray(FRAME_HEADER_BYTES) };
+  return { type, sender, round, degree, bytesPerFloat: bpf, count, payload: body.subarray(FRAME_HEADER_BYTES) };
+}
+
+/** A view-change notice: reset at the end of communication round `resetRound` (no payload). */
+export function encodeNoticeFrame(sender: number, resetRound: number, degree: number, bytesPerFloat: BytesPerFloat): Uint8Array {
+  return encodeDataFrame(sender, resetRound, degree, new Float64Array(0), bytesPerFloat, FRAME_NOTICE);
+}
+
+/** A waiting frame: the sender is blocked in `round` on its other neighbours (no payload). */
+export function encodeWaitingFrame(sender: number, round: number, degree: number, bytesPerFloat: BytesPerFloat): Uint8Array {
+  return encodeDataFrame(sender, round, degree, new Float64Array(0), bytesPerFloat, FRAME_WAITING);
 }
 
 /** out ← the frame's payload as float64 (exact for both widths). */

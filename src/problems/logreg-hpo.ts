@@ -107,6 +107,11 @@ export class LogregHpoOracle implements AgentOracle {
     this.valSparse = sparse(val);
   }
 
+  /** Accuracy of argmax(aᵀY) on this agent's training set. */
+  trainAccuracy(y: Vec): number {
+    return accuracy(this.train, y, this.trainSparse);
+  }
+
   /** Whether the training and validation passes run over sparse rows. */
   get sparseRows(): { train: boolean; val: boolean } {
     return { train: this.trainSparse !== null, val: this.valSparse !== null };
@@ -248,12 +253,15 @@ export class LogregHpoOracle implements AgentOracle {
   }
 }
 
-/** Accuracy of argmax(aᵀY) on a data set (allocates one logits block). */
-export function accuracy(ds: Dataset, y: Vec): number {
+/** Accuracy of argmax(aᵀY) on a data set (allocates one logits block); over `sparse`, its CSR copy, when given. */
+export function accuracy(ds: Dataset, y: Vec, sparse: SparseRows | null = null): number {
   if (ds.n === 0) return NaN;
   const logits = new Float64Array(ds.n * ds.classes);
-  pinTable(ds.features);
-  kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
+  if (sparse) sparse.logitsRows(logits, ds.n, y, ds.classes);
+  else {
+    pinTable(ds.features);
+    kernels().gatherGemm(logits, ds.features, ds.d, null, ds.n, y, ds.classes, new Float64Array(ds.d * ds.classes));
+  }
   return countCorrect(logits, ds.n, ds.classes, ds.labels, null) / ds.n;
 }
 
@@ -269,6 +277,6 @@ export function logregHpoProblem(train: ReadonlyArray<Dataset>, val: ReadonlyArr
     dy: first.dy,
     agents,
     ...(test ? { testAccuracy: (_x: Vec, y: Vec) => accuracy(test, y) } : {}),
-    trainAccuracy: (_x: Vec, y: Vec, agent: number) => accuracy(train[agent]!, y),
+    trainAccuracy: (_x: Vec, y: Vec, agent: number) => agents[agent]!.trainAccuracy(y),
   };
 }

@@ -224,6 +224,7 @@ export function quadraticProblem(problemClass: ProblemClass, agentsData: Readonl
     dx,
     dy,
     agents,
+    restrict: (ids) => quadraticProblem(problemClass, ids.map((i) => agentsData[i]!), noise),
     exact: {
       lowerSolution(x, agent, out) {
         solveLower(problemClass === 'global' ? avg : agentsData[agent]!, x, out);

@@ -92,6 +92,8 @@ export interface BilevelProblem {
     lowerSolution(x: Vec, agent: number, out: Vec): void;
     hypergradient(x: Vec, out: Vec): void;
   };
+  /** The problem of some of the agents only (ids ascending), with its own closed forms; see survivors.ts for the generic fallback. */
+  readonly restrict?: (agents: ReadonlyArray<number>) => BilevelProblem;
 }
 
 /** A batch that selects every local sample. */

@@ -116,6 +116,17 @@ export class AgentGroup {
     return nonFiniteIterate(this.agents, this.views());
   }
 
+  /**
+   * After a view change: every hosted agent restores its algorithm's
+   * invariants (docs/faults.md). False when the algorithm has no reset.
+   */
+  viewChange(): boolean {
+    const reset = this.run.algorithm.onViewChange;
+    if (!reset) return false;
+    for (const a of this.agents) reset(a.state, a.ctx, a.workspace);
+    return true;
+  }
+
   /** The hosted agents' checkpoints, in `agents` order. */
   checkpoint(): AgentCheckpoint[] {
     return this.agents.map(checkpointAgent);

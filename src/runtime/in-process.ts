@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { StateView } from '../algorithms/types.ts';
+import { refuseFaults } from '../experiments/faults.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { Simulator } from '../network/simulator.ts';
 import { AgentGroup } from './agent.ts';
@@ -20,6 +21,7 @@ export class InProcessRuntime implements Runtime {
 
   constructor(run: PreparedRun) {
     const { topology, problem } = run;
+    refuseFaults(run.config.faults, 'simulator');
     this.m = problem.m;
     this.simulator = new Simulator({ m: this.m, neighbours: topology.graph.neighbours, weights: topology.mixing }, run.config.output.bytesPerFloat);
     const ids = Array.from({ length: this.m }, (_, i) => i);

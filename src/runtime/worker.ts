@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { StateView } from '../algorithms/types.ts';
+import { refuseFaults } from '../experiments/faults.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { addCounts, emptyCounts, type OracleCounts } from '../problems/counting.ts';
 import { addCommCounters, checkCheckpointAgents, emptyCommCounters, mergeCommCounters, type AdvanceResult, type AgentCheckpoint, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
@@ -61,6 +62,7 @@ export class WorkerRuntime implements Runtime {
 
   /** Starts `threads` workers (at most one per agent) for a prepared run and waits until each has built its agents. */
   static async create(run: PreparedRun, threads: number = defaultThreads()): Promise<WorkerRuntime> {
+    refuseFaults(run.config.faults, 'worker');
     const m = run.problem.m;
     const n = Math.max(1, Math.min(threads, m));
     const layout = allocateShared(m, n, slotCapacity(run.problem.dx, run.problem.dy));

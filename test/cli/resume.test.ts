@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.ts';
 import { resolveConfig } from '../../src/experiments/config.ts';
 import { execute, prepareRun } from '../../src/experiments/runner.ts';
 import { Rng } from '../../src/random/rng.ts';
 import { loopbackUsable } from '../runtime/libp2p/loopback.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
+import { runMain } from '../report/fixtures.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const root = tempDir('dbo-resume-test-');
@@ -62,24 +62,6 @@ function rowCount(file: string): number {
     return readFileSync(file, 'utf8').split('\n').length - 1;
   } catch {
     return 0;
-  }
-}
-
-/** `dbo ...args` in this process (for the refusals: no need to pay a process start). */
-async function dboInProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const savedExitCode = process.exitCode;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(' '));
-  try {
-    const code = await main(['node', 'dbo', ...args]);
-    return { code, stdout: out.length ? `${out.join('\n')}\n` : '', stderr: err.length ? `${err.join('\n')}\n` : '' };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.exitCode = savedExitCode;
   }
 }
 
@@ -162,7 +144,7 @@ test('SIGTERM on worker threads: stops at an iteration boundary, checkpoints, sa
   cpSync(out, copy, { recursive: true });
   const configPath = join(copy, 'config.resolved.json');
   writeFileSync(configPath, readFileSync(configPath, 'utf8').replace('"seed": 5', '"seed": 6'));
-  const changed = await dboInProcess('resume', copy);
+  const changed = await runMain('resume', copy);
   assert.equal(changed.code, 2);
   assert.match(changed.stderr, /^dbo: error: .*term-copy\.partial\/checkpoint\.json: was written for another config than .*config\.resolved\.json \(the file changed since\); nothing was resumed\n$/);
   assert.ok(existsSync(join(copy, 'checkpoint.json')) && !existsSync(`${copy}.partial`), 'put back untouched');
@@ -171,7 +153,7 @@ test('SIGTERM on worker threads: stops at an iteration boundary, checkpoints, sa
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(measuredAside(readRows(out)), measuredAside(await reference(simConfig)));
 
-  const ended = await dboInProcess('resume', out);
+  const ended = await runMain('resume', out);
   assert.equal(ended.code, 2);
   assert.match(ended.stderr, /^dbo: error: .*term-run: the run has ended \(status completed\); there is nothing to resume\n$/);
 });
@@ -190,7 +172,7 @@ test('dbo resume on a folder that is not a run, a missing one, or a killed run w
     [early, /early: holds no checkpoint \(the run stopped before its first one\); run it again, with --checkpoint-every N to make it resumable/],
   ];
   for (const [dir, message] of cases) {
-    const r = await dboInProcess('resume', dir);
+    const r = await runMain('resume', dir);
     assert.equal(r.code, 2, dir);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr.split('\n').length, 2, r.stderr);

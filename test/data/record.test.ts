@@ -4,7 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataRecordJson, type DataRecord } from '../../src/data/record.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataRecordJson, writeDataRecord, type DataRecord } from '../../src/data/record.ts';
+import { tempDir } from '../helpers.ts';
 
 test('dataRecordJson: one agent per line, shared lists written in full for every agent, valid JSON equal to the record', () => {
   const shared = Array.from({ length: 40 }, (_, i) => 3 * i);
@@ -25,4 +28,20 @@ test('dataRecordJson: one agent per line, shared lists written in full for every
   assert.equal(text, expected);
   assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(record)));
   assert.equal(text.split('\n').filter((l) => l.startsWith('    {"train"')).length, 3);
+});
+
+test('writeDataRecord writes exactly the text of dataRecordJson, for a record of many agents sharing one list', () => {
+  const shared = Array.from({ length: 5000 }, (_, i) => i);
+  const record: DataRecord = {
+    dataset: 'd',
+    sources: [],
+    indexing: 'i',
+    preprocessing: 'p',
+    agents: Array.from({ length: 700 }, (_, i) => ({ train: [i, i + 1], validation: [2 * i], test: shared })),
+  };
+  const dir = tempDir('dbo-record-');
+  const path = join(dir, 'data.json');
+  writeDataRecord(path, record);
+  assert.equal(readFileSync(path, 'utf8'), dataRecordJson(record));
+  assert.equal(JSON.parse(readFileSync(path, 'utf8')).agents[699].test.length, 5000);
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeDataset } from '../../src/data/dataset.ts';
 import { CountingOracle } from '../../src/problems/counting.ts';
-import { LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
+import { accuracy, LogregHpoOracle } from '../../src/problems/logreg-hpo.ts';
 import { fullBatch, type Batch } from '../../src/problems/types.ts';
 import { Rng } from '../../src/random/rng.ts';
 
@@ -128,6 +128,7 @@ test('logreg HPO on sparse features: the CSR row passes give every oracle of the
     const err = Math.max(...p.map((e, i) => Math.abs(e - q[i]!)));
     assert.ok(err <= 1e-12 * scale, `${what}: ${err} relative to ${scale}`);
   };
+  assert.equal(sparse.trainAccuracy(y), accuracy(train, y), 'training accuracy over the CSR rows');
   for (const batch of [fullBatch(), { full: false, size: 6, indices: Int32Array.from([4, 9, 0, 33, 12, 7]), seed: 1 }] as Batch[]) {
     const out = () => [new Float64Array(d), new Float64Array(d * c)] as const;
     const [fx1, fy1] = out();

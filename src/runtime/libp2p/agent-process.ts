@@ -36,7 +36,7 @@ async function handle(msg: ParentMessage): Promise<void> {
       const { privateKeyFromProtobuf } = await import('@libp2p/crypto/keys');
       const keyFile = await generateKeyFile();
       const key = privateKeyFromProtobuf(Buffer.from(keyFile.privateKey, 'base64'));
-      agent = await NetworkAgent.start({ config: msg.config, id: msg.id, key, listen: '/ip4/127.0.0.1/tcp/0', log, ...(msg.psk ? { psk: msg.psk } : {}) });
+      agent = await NetworkAgent.start({ config: msg.config, id: msg.id, key, listen: '/ip4/127.0.0.1/tcp/0', log, onEvent: (event) => send({ type: 'event', event }), ...(msg.psk ? { psk: msg.psk } : {}) });
       send({ type: 'ready', peerId: agent.node.peerId, address: agent.node.addresses[0]! });
       return;
     }

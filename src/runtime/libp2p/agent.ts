@@ -9,12 +9,14 @@ import { performance } from 'node:perf_hooks';
 import type { PrivateKey } from '@libp2p/interface';
 import type { StateView } from '../../algorithms/types.ts';
 import type { RunConfig } from '../../experiments/config.ts';
+import { DEFAULT_ROUND_TIMEOUT_MS, isCrash, isDelay, isPartition } from '../../experiments/faults.ts';
 import { prepareRun, type PreparedRun } from '../../experiments/runner.ts';
 import { PeerLink } from '../../network/peer-link.ts';
 import { checkBytesPerFloat } from '../../network/wire.ts';
 import type { OracleCounts } from '../../problems/counting.ts';
 import { AgentGroup } from '../agent.ts';
 import type { AdvanceResult, AgentCheckpoint, CommCounters } from '../types.ts';
+import type { RunEvent } from '../view-events.ts';
 import type { PeerEntry } from './keys.ts';
 import { AgentNode } from './node.ts';
 
@@ -29,6 +31,8 @@ export interface NetworkAgentOptions {
   readonly listen: string;
   readonly psk?: Uint8Array;
   readonly log: (message: string) => void;
+  /** Where this agent's view changes, weight rows, resets and injected faults go (events.jsonl rows). */
+  readonly onEvent?: (event: RunEvent) => void;
 }
 
 /** Plain copies of an agent's iterates (they cross process boundaries). */
@@ -61,6 +65,7 @@ export class NetworkAgent {
     readonly node: AgentNode,
     run: PreparedRun,
     link: PeerLink,
+    private readonly event: (e: RunEvent) => void = () => {},
   ) {
     this.run = run;
     this.link = link;
@@ -74,6 +79,10 @@ export class NetworkAgent {
     const neighbours = run.topology.graph.neighbours[o.id]!;
     const mixing = run.topology.mixing;
     const bytesPerFloat = checkBytesPerFloat(o.config.output.bytesPerFloat);
+    let self: NetworkAgent | null = null;
+    const event = (e: RunEvent) => o.onEvent?.(e);
+    // The iteration in progress (rounds complete inside an iteration's step).
+    const current = () => (self?.iteration ?? 0) + 1;
     const link = new PeerLink({
       id: o.id,
       m,
@@ -83,13 +92,25 @@ export class NetworkAgent {
       bytesPerFloat,
       maxFloats: DEFAULT_MAX_FLOATS,
       onReject: (from, reason) => o.log(`agent ${o.id}: rejected a frame from agent ${from}: ${reason}`),
+      degrees: run.topology.graph.neighbours.map((n) => n.length),
+      roundTimeoutMs: o.config.network?.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
+      onGone: (j, round, reason) => {
+        self?.node.drop(j);
+        // After the last iteration neighbours close their connections as they finish: not a departure worth reporting.
+        if ((self?.iteration ?? 0) >= o.config.iterations) return;
+        o.log(`agent ${o.id}: agent ${j} left this agent's view from round ${round} (${reason})`);
+        event({ event: 'neighbour-gone', iteration: current(), agent: o.id, neighbour: j, round, reason });
+      },
+      onWeights: (round, ids, weights, selfWeight) => event({ event: 'weights', iteration: current(), agent: o.id, round, neighbours: [...ids], weights: [...weights], self: selfWeight }),
     });
     const node = await AgentNode.start({ id: o.id, key: o.key, listen: o.listen, neighbours, maxFloats: DEFAULT_MAX_FLOATS, bytesPerFloat, log: o.log, ...(o.psk ? { psk: o.psk } : {}) });
-    const agent = new NetworkAgent(o.id, node, run, link);
+    const agent = new NetworkAgent(o.id, node, run, link, event);
+    self = agent;
+    // Once connected, a lost connection is a departure, not a failure: the link reweights and the run goes on.
+    // Before, while neighbours are still connecting, it fails this agent's run as it always did.
     node.onLost = (j, reason) => {
-      const e = new Error(`agent ${o.id}: lost the connection to agent ${j} (${reason})`);
-      agent.failure ??= e;
-      link.fail(e);
+      if (agent.group) link.gone(j, `connection closed: ${reason}`);
+      else link.fail(new Error(`agent ${o.id}: lost the connection to agent ${j} while connecting (${reason})`));
     };
     return agent;
   }
@@ -98,6 +119,24 @@ export class NetworkAgent {
   async connect(peers: ReadonlyArray<PeerEntry>, timeoutMs: number): Promise<void> {
     await this.node.connect(this.link, peers, timeoutMs);
     this.group = new AgentGroup(this.run, [this.id], () => this.link);
+    const l = this.link;
+    this.event({ event: 'weights', iteration: 0, agent: this.id, round: 0, neighbours: [...l.neighbours], weights: [...l.neighbourWeights], self: l.selfWeight });
+  }
+
+  /** Injected faults (config `faults`, docs/faults.md) before iteration t. */
+  private async inject(t: number): Promise<void> {
+    for (const f of this.run.config.faults ?? []) {
+      if (isCrash(f) && f.agent === this.id && f.crash.atIteration === t - 1) process.kill(process.pid, 'SIGKILL');
+      else if (isDelay(f) && f.agent === this.id && t >= f.delay.fromIteration && t <= f.delay.toIteration) {
+        if (t === f.delay.fromIteration) this.event({ event: 'fault', kind: 'delay', iteration: t, agent: this.id, ms: f.delay.ms, toIteration: f.delay.toIteration });
+        await new Promise((r) => setTimeout(r, f.delay.ms));
+      } else if (isPartition(f) && f.link.includes(this.id)) {
+        const other = f.link[0] === this.id ? f.link[1] : f.link[0];
+        const on = t >= f.partition.fromIteration && t <= f.partition.toIteration;
+        if (t === f.partition.fromIteration) this.event({ event: 'fault', kind: 'partition', iteration: t, agent: this.id, link: [...f.link], toIteration: f.partition.toIteration });
+        this.link.block(other, on);
+      }
+    }
   }
 
   /** First iteration after which this agent's iterate was non-finite, and what was. */
@@ -111,10 +150,17 @@ export class NetworkAgent {
   async advance(to: number, onIteration?: (t: number) => void): Promise<AdvanceResult> {
     let computeMs = 0;
     while (this.iteration < to) {
+      await this.inject(this.iteration + 1);
       const start = performance.now();
       await this.group.step();
       computeMs += performance.now() - start;
       this.iteration++;
+      // Every survivor resets at the same iteration boundary: the first one after the scheduled round (peer-link.ts).
+      const due = this.link.takeResets();
+      if (due.length > 0) {
+        const hook = this.group.viewChange();
+        this.event({ event: 'reset', iteration: this.iteration, agent: this.id, round: due.at(-1)!, hook });
+      }
       if (!this.nonFinite) {
         const bad = this.group.nonFinite();
         if (bad) this.nonFinite = { iteration: this.iteration, message: bad };

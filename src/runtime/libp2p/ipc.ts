@@ -2,6 +2,7 @@
 import type { RunConfig } from '../../experiments/config.ts';
 import type { OracleCounts } from '../../problems/counting.ts';
 import type { AgentCheckpoint, CommCounters } from '../types.ts';
+import type { RunEvent } from '../view-events.ts';
 import type { AgentView } from './agent.ts';
 import type { PeerEntry } from './keys.ts';
 
@@ -26,4 +27,5 @@ export type ChildMessage =
   | { type: 'restored' }
   | { type: 'stopped' }
   | { type: 'log'; message: string }
+  | { type: 'event'; event: RunEvent }
   | { type: 'error'; message: string };

@@ -208,6 +208,18 @@ export class AgentNode {
     });
   }
 
+  /** Closes the gossip stream to neighbour `j`, which left this agent's view; the other end sees it close. */
+  drop(j: number): void {
+    const stream = this.streams.get(j);
+    if (!stream) return;
+    this.streams.delete(j);
+    try {
+      stream.abort(new Error('left the view'));
+    } catch {
+      // already closed
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     for (const w of this.waiters.splice(0)) w();
