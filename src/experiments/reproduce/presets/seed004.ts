@@ -72,7 +72,8 @@ export const e41: Preset = {
       for (const a of Object.keys(HPO_ALGORITHMS) as HpoAlgo[]) {
         const acc = meanCurve(of(a), col.iteration, col.testAccuracy);
         const g = meanCurve(of(a), col.iteration, col.hypergradNormSq);
-        rows.push([level, a, num(final(acc)), num(meanLevel(acc)), num(final(g)), num(tailGeoMean(g))]);
+        const div = divergedAt(of(a));
+        rows.push([level, a, div ?? num(final(acc)), num(meanLevel(acc)), div ?? num(final(g)), div ?? num(tailGeoMean(g))]);
       }
       for (const [axis, x] of [
         ['iteration', col.iteration],
@@ -88,15 +89,17 @@ export const e41: Preset = {
           checks.push(
             check(
               `${level} (Dirichlet α = ${LEVELS[level]}): per ${axis}, D-SOBA's test accuracy is above ${b}'s for most of the run (> 50 % of the points of a common grid) and at the end of the common range`,
-              cmp.fraction > 0.5 && dAtEnd !== null && oAtEnd !== null && dAtEnd > oAtEnd,
-              `D-SOBA at least as accurate at ${cmp.wins}/${cmp.points} points (${pct(cmp.fraction)}); at the end of the common range (${num(rangeEnd)}): D-SOBA ${num(dAtEnd)}, ${b} ${num(oAtEnd)}${diverged(b)}`,
-              `${b} is as accurate as D-SOBA under these hyperparameters`,
+              !divergedAt(of('d-soba')) && cmp.fraction > 0.5 && dAtEnd !== null && oAtEnd !== null && dAtEnd > oAtEnd,
+              `D-SOBA at least as accurate at ${cmp.wins}/${cmp.points} points (${pct(cmp.fraction)}); at the end of the common range (${num(rangeEnd)}): D-SOBA ${num(dAtEnd)}, ${b} ${num(oAtEnd)}${diverged('d-soba')}${diverged(b)}`,
+              divergedAt(of('d-soba')) ? `D-SOBA ${divergedAt(of('d-soba'))}` : `${b} is as accurate as D-SOBA under these hyperparameters`,
             ),
           );
         }
       }
-      const g = (a: HpoAlgo) => tailGeoMean(meanCurve(of(a), col.iteration, col.hypergradNormSq));
-      checks.push(check(`${level}: D-SOBA's ‖∇Φ(x̄)‖² falls faster (lower over the last quarter of the iterations)`, g('d-soba') < g('ma-dsbo') && g('d-soba') < g('mdbo'), `last-quarter geometric means: d-soba ${num(g('d-soba'))}, ma-dsbo ${num(g('ma-dsbo'))}, mdbo ${num(g('mdbo'))}`, 'a baseline has a lower hypergradient norm'));
+      // A diverged run counts as ∞ and is named (never read at its last evaluation before the divergence).
+      const g = (a: HpoAlgo) => (divergedAt(of(a)) ? Infinity : tailGeoMean(meanCurve(of(a), col.iteration, col.hypergradNormSq)));
+      const shown = (a: HpoAlgo) => divergedAt(of(a)) ?? num(g(a));
+      checks.push(check(`${level}: D-SOBA's ‖∇Φ(x̄)‖² falls faster (lower over the last quarter of the iterations)`, g('d-soba') < g('ma-dsbo') && g('d-soba') < g('mdbo'), `last-quarter geometric means: d-soba ${shown('d-soba')}, ma-dsbo ${shown('ma-dsbo')}, mdbo ${shown('mdbo')}`, divergedAt(of('d-soba')) ? `D-SOBA ${divergedAt(of('d-soba'))}` : 'a baseline has a lower hypergradient norm'));
     }
     return { checks, details: [mdTable(['level', 'algorithm', 'final test accuracy', 'mean test accuracy over the run', 'final ‖∇Φ‖²', '‖∇Φ‖² last quarter (geo-mean)'], rows)] };
   },
