@@ -3,7 +3,8 @@
  * runs agent I of a multi-host run in this process (see
  * src/runtime/libp2p/standalone.ts) and writes its shard DIR/agent-I/ for
  * `dbo gather`. The process loads the config's data and keeps only its own
- * agent's oracle.
+ * agent's oracle. `--checkpoint-every N` saves the agent's state into its
+ * shard; `--resume` continues the shard from it (src/runtime/libp2p/agent-checkpoint.ts).
  */
 import type { Command } from 'commander';
 import { ConfigError, DboError } from '../errors.ts';
@@ -17,6 +18,14 @@ interface AgentCliOptions {
   listen?: string;
   connectTimeout: number;
   quiet?: boolean;
+  checkpointEvery?: number;
+  resume?: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isInteger(v) || v < 1) throw new ConfigError('--checkpoint-every', `expected a positive integer, got '${value}'`);
+  return v;
 }
 
 function agentId(value: string): number {
@@ -44,6 +53,8 @@ export function registerAgent(program: Command): void {
     .option('--listen <multiaddr>', 'address to listen on, a multiaddr or HOST:PORT (default: this agent\'s address in the peers file), e.g. 0.0.0.0:7000')
     .option('--connect-timeout <seconds>', 'how long to wait for every neighbour to connect', seconds, 300)
     .option('--quiet', 'no progress lines')
+    .option('--checkpoint-every <n>', 'save this agent\'s state into its shard after every n iterations (the same n, at least the number of agents, on every host)', positiveInteger)
+    .option('--resume', 'continue this agent\'s shard in --out from its last checkpoint (restart every agent of the run with --resume)')
     .action(async (file: string, opts: AgentCliOptions) => {
       const { loadConfig } = await import('../experiments/config.ts');
       const { readKeyFile, readPeersFile, readPskFile, toMultiaddr } = await import('../runtime/libp2p/keys.ts');
@@ -74,6 +85,8 @@ export function registerAgent(program: Command): void {
         ...(opts.listen ? { listen: toMultiaddr(opts.listen, '--listen') } : {}),
         ...(psk ? { psk } : {}),
         connectTimeoutMs: opts.connectTimeout * 1000,
+        ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
+        ...(opts.resume ? { resume: true } : {}),
         log,
         signal: stop.signal,
       }).finally(() => {

@@ -135,12 +135,54 @@ export class ShardWriter {
     return w;
   }
 
+  /**
+   * Reopens the shard of agent `agent` in `outDir` to continue it (`dbo agent
+   * --resume`): `agent-<id>.partial/` of a killed agent, or `agent-<id>/` of one
+   * that failed (moved back to `.partial/`). A completed shard, a missing one,
+   * or one of another config is refused.
+   */
+  static reopen(outDir: string, agent: number, m: number, peerId: string, config: RunConfig): ShardWriter {
+    const dir = join(outDir, shardFolderName(agent));
+    const partial = `${dir}.partial`;
+    if (existsSync(dir)) {
+      if (existsSync(partial)) throw new DboError(`${dir} and ${partial} both exist: move one away before resuming`);
+      const status = (readJson(join(dir, 'shard.json')) as ShardMeta | null)?.status;
+      if (status === 'completed') throw new DboError(`${dir}: agent ${agent} completed the run; there is nothing to resume`);
+      onPath(partial, () => renameSync(dir, partial));
+    } else if (!existsSync(partial)) throw new DboError(`${outDir}: holds no shard of agent ${agent} to resume (agent-${agent}/ or agent-${agent}.partial/)`);
+    const meta = readJson(join(partial, 'shard.json')) as ShardMeta;
+    if (meta?.format !== SHARD_FORMAT || meta.agent !== agent || meta.m !== m) throw new DboError(`${join(partial, 'shard.json')}: not agent ${agent}'s shard of a run with ${m} agents`);
+    if (meta.peerId !== peerId) throw new DboError(`${join(partial, 'shard.json')}: written by peer ${meta.peerId}, not by this key's ${peerId}`);
+    if (JSON.stringify(readJson(join(partial, 'config.resolved.json'))) !== JSON.stringify(config)) throw new DboError(`${join(partial, 'config.resolved.json')}: differs from the config given (resume with the config the agent started with)`);
+    const w = new ShardWriter(outDir, { format: SHARD_FORMAT, agent, m, peerId, host: hostname(), started: meta.started });
+    const running: ShardMeta = { ...w.meta, status: 'running', iterations: 0, nonFinite: null };
+    writeFileSync(join(partial, 'shard.json'), `${JSON.stringify(running, null, 2)}\n`);
+    return w;
+  }
+
+  /** Drops the iterates recorded after iteration `last` (a resumed agent records them again); the next line follows `last`. */
+  truncateAfter(last: number): void {
+    const path = join(this.partial, 'iterates.jsonl');
+    const fd = this.fds.get('iterates.jsonl');
+    if (fd !== undefined) {
+      closeSync(fd);
+      this.fds.delete('iterates.jsonl');
+    }
+    if (existsSync(path)) {
+      const kept = readLines(path, true).filter((line) => typeof line.iteration === 'number' && line.iteration <= last);
+      const tmp = `${path}.tmp`;
+      writeFileSync(tmp, kept.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      renameSync(tmp, path);
+    }
+    this.current = Math.max(0, last);
+  }
+
   private append(name: string, value: unknown): void {
     if (this.closed) return;
     const path = join(this.partial, name);
     let fd = this.fds.get(name);
     if (fd === undefined) {
-      fd = onPath(path, () => openSync(path, 'w'));
+      fd = onPath(path, () => openSync(path, 'a'));
       this.fds.set(name, fd);
     }
     const text = `${JSON.stringify(value)}\n`;

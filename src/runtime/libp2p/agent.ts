@@ -175,8 +175,20 @@ export class NetworkAgent {
     return copyView(this.group.views()[0]!);
   }
 
+  /** Added to the link's counters (set by `continueCounters`). */
+  private commAdjust: CommCounters = { rounds: 0, messages: 0, floats: 0, bytes: 0, wireBytes: 0 };
+
   counters(): { comm: CommCounters; oracle: OracleCounts } {
-    return { comm: { ...this.link.counters, wireBytes: this.node.wireBytesSent }, oracle: this.group.oracleCounts() };
+    const raw: CommCounters = { ...this.link.counters, wireBytes: this.node.wireBytesSent };
+    const a = this.commAdjust;
+    const comm = { rounds: raw.rounds + a.rounds, messages: raw.messages + a.messages, floats: raw.floats + a.floats, bytes: raw.bytes + a.bytes, wireBytes: raw.wireBytes + a.wireBytes };
+    return { comm, oracle: this.group.oracleCounts() };
+  }
+
+  /** From now on the counters continue from `comm` (a resumed agent: traffic before the checkpoint, none of the restart's own). */
+  continueCounters(comm: CommCounters): void {
+    const raw: CommCounters = { ...this.link.counters, wireBytes: this.node.wireBytesSent };
+    this.commAdjust = { rounds: comm.rounds - raw.rounds, messages: comm.messages - raw.messages, floats: comm.floats - raw.floats, bytes: comm.bytes - raw.bytes, wireBytes: comm.wireBytes - raw.wireBytes };
   }
 
   /** This agent's checkpoint (its serialized state and oracle counts). */

@@ -19,6 +19,7 @@ import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
 import { recordedIterations, ShardWriter } from '../shard.ts';
 import { NetworkAgent } from './agent.ts';
+import { agreeOnIteration, readAgentCheckpoints, writeAgentCheckpoint } from './agent-checkpoint.ts';
 import { listenAddressFor, type PeerEntry } from './keys.ts';
 
 export interface StandaloneAgentOptions {
@@ -41,6 +42,10 @@ export interface StandaloneAgentOptions {
   readonly log: (message: string) => void;
   /** Stops the agent (Ctrl-C, SIGTERM): its shard is closed as failed with the reason. */
   readonly signal?: AbortSignal;
+  /** Write a checkpoint into the shard after every iteration that is a multiple of this (agent-checkpoint.ts). */
+  readonly checkpointEvery?: number;
+  /** Continue the agent's shard from its checkpoints (every agent of the run restarted with --resume together). */
+  readonly resume?: boolean;
 }
 
 export interface StandaloneResult {
@@ -55,8 +60,10 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   const own = o.peers[o.id]!;
   if (own.peerId !== o.peerId) throw new DboError(`--key: its peer id ${o.peerId} is not agent ${o.id}'s in the peers file (${own.peerId})`);
   const listen = o.listen ?? listenAddressFor(own.address);
-  const shard = ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
-  shard.event('started', `listening on ${listen}`);
+  if (o.checkpointEvery !== undefined && !(Number.isInteger(o.checkpointEvery) && o.checkpointEvery >= 1)) throw new DboError(`--checkpoint-every: expected a positive integer, got ${o.checkpointEvery}`);
+  const shard = o.resume ? ShardWriter.reopen(o.outDir, o.id, m, o.peerId, o.config) : ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
+  const checkpoints = o.resume ? readAgentCheckpoints(shard.partial, o.id) : [];
+  shard.event(o.resume ? 'resuming' : 'started', `listening on ${listen}${o.resume ? `; checkpoints at iteration${checkpoints.length === 1 ? '' : 's'} ${checkpoints.map((c) => c.iteration).join(', ') || '(none: from the start)'}` : ''}`);
   let agent: NetworkAgent | null = null;
   const log = (message: string): void => {
     shard.event('log', message, { iteration: agent?.iteration ?? 0 });
@@ -79,10 +86,43 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
       const c = agent!.counters();
       shard.record({ iteration: agent!.iteration, computeMs, view: agent!.view(), comm: c.comm, oracle: c.oracle });
     };
-    record(0);
-    for (const t of recordedIterations(o.config).slice(1)) {
+    if (o.resume) {
+      // Every agent restores the newest iteration all of them have a checkpoint of (agent-checkpoint.ts).
+      const from = await agreeOnIteration(agent.link, checkpoints.at(-1)?.iteration ?? 0, m);
+      const cp = checkpoints.find((c) => c.iteration === from);
+      if (from > 0 && !cp)
+        throw new DboError(`agent ${o.id}: the agents' newest common checkpoint is at iteration ${from}, but this agent has ${checkpoints.map((c) => c.iteration).join(', ') || 'none'} (were they all started with the same --checkpoint-every, of at least ${m}?)`);
+      if (cp) {
+        agent.restore(cp.iteration, cp.state);
+        agent.continueCounters(cp.comm);
+        agent.nonFinite = cp.nonFinite;
+      } else agent.continueCounters({ rounds: 0, messages: 0, floats: 0, bytes: 0, wireBytes: 0 });
+      shard.truncateAfter(from > 0 ? from : -1);
+      shard.event('resumed', `from iteration ${from}`, { iteration: from });
+      o.log(`agent ${o.id}: resumed from iteration ${from}`);
+    }
+    if (agent.iteration === 0) record(0);
+    const every = o.checkpointEvery;
+    const recorded = new Set(recordedIterations(o.config));
+    const stops = [...recorded].filter((t) => t > agent!.iteration);
+    if (every !== undefined) for (let t = every; t < o.config.iterations; t += every) if (t > agent.iteration && !recorded.has(t)) stops.push(t);
+    stops.sort((a, b) => a - b);
+    let computeMs = 0;
+    let refused = false;
+    for (const t of stops) {
       const r = await agent.advance(t);
-      record(r.computeMs);
+      computeMs += r.computeMs;
+      if (recorded.has(t)) {
+        record(computeMs);
+        computeMs = 0;
+      }
+      if (every !== undefined && t % every === 0 && t < o.config.iterations) {
+        // A checkpoint holds this agent's view of the graph as configured: once a neighbour has left there is none to restore.
+        if (agent.link.departed.length > 0) {
+          if (!refused) log(`agent ${o.id}: no more checkpoints: neighbour${agent.link.departed.length > 1 ? 's' : ''} ${agent.link.departed.join(', ')} left the run`);
+          refused = true;
+        } else writeAgentCheckpoint(shard.partial, { format: 'dbo-agent-checkpoint', version: 1, agent: o.id, iteration: t, written: new Date().toISOString(), comm: agent.counters().comm, nonFinite: agent.nonFinite, state: agent.checkpoint() });
+      }
       if (t % o.config.evalEvery === 0 || t === o.config.iterations) o.log(`agent ${o.id}: iteration ${t}/${o.config.iterations}`);
     }
     await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message, { iteration: agent!.iteration }));

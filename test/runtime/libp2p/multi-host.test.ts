@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../../src/cli/main.ts';
-import { loadConfig } from '../../../src/experiments/config.ts';
+import { loadConfig, resolveConfig } from '../../../src/experiments/config.ts';
 import { runConfig } from '../../../src/experiments/runner.ts';
 import { tempDir, writeQuadratic } from '../../helpers.ts';
 import { freePorts, loopbackUsable } from './loopback.ts';
@@ -180,6 +180,58 @@ test('5 dbo agent processes, agent 2 SIGKILLed at iteration 23 (the config\'s cr
   const localEvents = readRows(join(local, 'events.jsonl'));
   assert.ok(localEvents.some((e) => e.event === 'agent-exited') && localEvents.some((e) => e.event === 'survivors'));
   assert.deepEqual(gatheredEvents, localEvents, 'gathered events.jsonl rows = the coordinator\'s');
+});
+
+test('4 dbo agent processes with --checkpoint-every 4, all SIGKILLed mid-run, restarted with --resume, then dbo gather: the simulator\'s rows bit for bit', { skip, timeout: 400_000 }, async () => {
+  const root = tempDir('dbo-multi-host-resume-');
+  const m = 4;
+  const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 0.3, noise: 0.1 }, 9);
+  const base = { seed: 6, iterations: 40, evalEvery: 5, problem: { type: 'quadratic', file: instance, batch: 2 }, topology: { type: 'ring', agents: m }, algorithm: { name: 'cd-bsvrgd' } };
+  // A straggler below the round timeout (it changes no row) keeps the run slow enough to be killed in the middle.
+  const configFile = join(root, 'run.json');
+  writeFileSync(configFile, JSON.stringify({ ...base, faults: [{ agent: 0, delay: { ms: 150, fromIteration: 1, toIteration: 40 } }] }));
+  const { keys, peersFile } = await keysAndPeers(root, m);
+  const outs = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'out'));
+  const args = (i: number, ...extra: string[]) => [configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', outs[i]!, '--connect-timeout', '120', ...extra];
+  const children = outs.map((_, i) => spawn(process.execPath, [bin, 'agent', ...args(i, '--checkpoint-every', '4')], { stdio: ['ignore', 'ignore', 'ignore'] }));
+  const exits = children.map((c) => new Promise<NodeJS.Signals | number | null>((resolve) => c.on('exit', (code, signal) => resolve(signal ?? code))));
+  const checkpointAt = (i: number): number => {
+    try {
+      return (JSON.parse(readFileSync(join(outs[i]!, `agent-${i}.partial`, 'checkpoint.json'), 'utf8')) as { iteration: number }).iteration;
+    } catch {
+      return 0;
+    }
+  };
+  const deadline = Date.now() + 200_000;
+  while (!outs.every((_, i) => checkpointAt(i) >= 8) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const c of children) c.kill('SIGKILL');
+  assert.deepEqual(await Promise.all(exits), ['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL'], 'every agent was killed mid-run');
+  const at = outs.map((_, i) => checkpointAt(i));
+  assert.ok(at.every((t) => t >= 8 && t < 40), `checkpoints at ${at}`);
+  assert.ok(outs.every((o, i) => !existsSync(join(o, `agent-${i}`))), 'no shard was closed');
+
+  const results = await Promise.all(outs.map((_, i) => agentProcess(args(i, '--checkpoint-every', '4', '--resume'))));
+  results.forEach((r, i) => assert.equal(r.code, 0, `agent ${i} failed to resume: ${r.stderr}`));
+  const from = new Set<number>();
+  for (let i = 0; i < m; i++) {
+    const shard = join(outs[i]!, `agent-${i}`);
+    assert.equal(JSON.parse(readFileSync(join(shard, 'shard.json'), 'utf8')).status, 'completed');
+    const iterations = readRows(join(shard, 'iterates.jsonl')).map((r) => r.iteration);
+    assert.deepEqual(iterations, [0, 5, 10, 15, 20, 25, 30, 35, 40], `agent ${i}: each iteration recorded once`);
+    const resumed = readRows(join(shard, 'events.jsonl')).filter((e) => e.event === 'resumed');
+    assert.equal(resumed.length, 1);
+    from.add(resumed[0]!.iteration as number);
+  }
+  assert.equal(from.size, 1, 'every agent resumed from the same iteration');
+  assert.deepEqual([...from], [Math.min(...at)], `the newest checkpoint every agent has (checkpoints at ${at})`);
+
+  const run = join(root, 'gathered');
+  assert.equal(await dbo('gather', ...outs, '--out', run), 0);
+  const reference = await runConfig(resolveConfig(base));
+  assert.deepEqual(strip(readRows(join(run, 'metrics.jsonl'))), strip(reference.rows as unknown as Record<string, unknown>[]), 'resumed and gathered rows = simulator rows, timing columns aside');
+  // --resume without a shard to continue, or of a completed shard, is refused with one line.
+  assert.equal(await dbo('agent', ...args(0, '--resume')), 2);
+  assert.equal(await dbo('agent', ...args(0, '--resume').map((a) => (a === outs[0] ? join(root, 'nowhere') : a))), 2);
 });
 
 test('dbo agent refuses bad input with one line and exit 2, before writing anything', async () => {
