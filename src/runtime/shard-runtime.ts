@@ -6,13 +6,34 @@
  * and `counters` return what the agents recorded there. The rows are the
  * ones a run on the simulator gives for the same config, measured columns
  * (elapsedMs, wireBytes) aside.
+ *
+ * Agents that stopped early (a shard that failed, or one its agent never
+ * closed because it was killed) left the run as they do under the libp2p
+ * coordinator (src/runtime/libp2p/runtime.ts, docs/faults.md): each is used
+ * up to its last recorded iteration; afterwards snapshots hold the agents
+ * still recording (the survivors), counters keep what a departed agent last
+ * recorded at an evaluation, and the events replay the shards' view-change
+ * rows plus one 'agent-exited' per departure, so the runner evaluates the
+ * survivors' problem and writes the coordinator's events.jsonl.
  */
 import type { StateView } from '../algorithms/types.ts';
 import { DboError } from '../errors.ts';
 import type { RunConfig } from '../experiments/config.ts';
 import { addCounts, emptyCounts } from '../problems/counting.ts';
-import type { Shard } from './shard.ts';
-import { mergeCommCounters, type AdvanceResult, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
+import { isCrash } from '../experiments/faults.ts';
+import type { OracleCounts } from '../problems/counting.ts';
+import { recordedIterations, type Shard } from './shard.ts';
+import { mergeCommCounters, type AdvanceResult, type CommCounters, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
+import { sortEvents, type RunEvent, type ViewChangingRuntime } from './view-events.ts';
+
+/** Event kinds the agents write as the coordinator's events.jsonl rows (their `time` is left out when gathered). */
+const VIEW_EVENTS = new Set(['weights', 'neighbour-gone', 'reset', 'fault']);
+
+/** Whether a shard's agent stopped before the end of the run (failed, or killed without closing its shard). */
+export const departed = (s: Shard): boolean => s.meta.status !== 'completed';
+
+/** The last iteration a shard recorded (−1 for none). */
+const lastRecorded = (s: Shard): number => Math.max(-1, ...s.records.keys());
 
 /** The config with its data paths reduced to file names: hosts keep the same data in different places. */
 function placeless(config: RunConfig): string {
@@ -40,26 +61,83 @@ export function checkShards(shards: ReadonlyArray<Shard>, config?: RunConfig): S
   const reference = config ? placeless(config) : placeless(byId[0]!.config);
   for (const s of byId)
     if (placeless(s.config) !== reference) throw new DboError(`${s.dir}/config.resolved.json: differs from ${config ? 'the --config file' : `${byId[0]!.dir}/config.resolved.json`} (the shards must come from one run)`);
+  // An agent that stopped early must have recorded every iteration it should have up to its last one.
+  const recorded = recordedIterations(byId[0]!.config);
+  for (const s of byId.filter(departed)) {
+    const last = lastRecorded(s);
+    const gap = recorded.find((t) => t <= last && !s.records.has(t));
+    if (gap !== undefined) throw new DboError(`${s.dir}: agent ${s.meta.agent} recorded iteration ${last} but not ${gap} (a damaged shard)`);
+  }
+  if (byId.every(departed)) throw new DboError(`every agent stopped early (${byId.map((s) => `agent ${s.meta.agent} after iteration ${Math.max(0, lastRecorded(s))}`).join(', ')}): no survivor's shard reaches the end of the run`);
   return byId;
 }
 
-export class ShardRuntime implements Runtime {
+export class ShardRuntime implements ViewChangingRuntime {
   readonly name = 'gathered shards';
   readonly m: number;
   private readonly shards: Shard[];
   private iteration = 0;
+  /** Agents in the last snapshot (ascending). */
+  private ids: number[];
+  /** Every agent's counters at the last evaluation it recorded (a departed agent's stay in the totals). */
+  private readonly lastCounters = new Map<number, { comm: CommCounters; oracle: OracleCounts }>();
+  /** Shard events not yet drained, and departed agents whose 'agent-exited' is not yet out. */
+  private pending: RunEvent[];
+  private readonly exits: Map<number, RunEvent>;
 
   /** `shards` checked by checkShards (one per agent id, ascending). */
   constructor(shards: ReadonlyArray<Shard>) {
     this.shards = [...shards];
     this.m = shards.length;
+    this.ids = this.shards.map((s) => s.meta.agent);
+    this.pending = this.shards.flatMap((s) =>
+      s.events.map((e) => {
+        const { time, ...rest } = e;
+        const row = VIEW_EVENTS.has(String(e.event)) ? rest : e;
+        return { ...row, iteration: typeof e.iteration === 'number' ? e.iteration : 0 } as RunEvent;
+      }),
+    );
+    // A departed agent leaves after its last recorded iteration; its exit is dated as the coordinator dates it: the injected crash's iteration, else the last iteration its shard knows of.
+    const crashAt = new Map<number, number>();
+    for (const f of shards[0]?.config.faults ?? []) if (isCrash(f)) crashAt.set(f.agent, f.crash.atIteration);
+    this.exits = new Map(
+      this.shards.filter(departed).map((s) => {
+        const id = s.meta.agent;
+        const known = Math.max(0, lastRecorded(s), s.meta.iterations, ...s.events.map((e) => (typeof e.iteration === 'number' ? e.iteration : 0)));
+        const how = s.meta.status === 'failed' ? `failed: ${s.meta.message ?? 'no message'}` : crashAt.has(id) ? 'killed by SIGKILL' : 'ended without closing its shard (killed)';
+        return [id, { event: 'agent-exited', iteration: crashAt.get(id) ?? known, agent: id, how }];
+      }),
+    );
   }
 
   private at(s: Shard, t: number) {
     const r = s.records.get(t);
     if (r) return r;
-    const ended = s.meta.status === 'failed' ? ` (the agent failed after ${s.meta.iterations} iterations: ${s.meta.message ?? 'no message'})` : '';
-    throw new DboError(`${s.dir}: agent ${s.meta.agent} recorded nothing at iteration ${t}${ended}`);
+    throw new DboError(`${s.dir}: agent ${s.meta.agent} recorded nothing at iteration ${t}`);
+  }
+
+  /** The shards with a record at the current iteration: every completed one, and departed ones up to their last record. */
+  private present(): Shard[] {
+    const out = this.shards.filter((s) => !departed(s) || s.records.has(this.iteration));
+    if (out.length === 0) throw new DboError(`no agent recorded iteration ${this.iteration}`);
+    return out;
+  }
+
+  survivors(): ReadonlyArray<number> {
+    return this.ids;
+  }
+
+  drainEvents(): RunEvent[] {
+    const out: RunEvent[] = [];
+    const rest: RunEvent[] = [];
+    for (const e of this.pending) (e.iteration <= this.iteration ? out : rest).push(e);
+    this.pending = rest;
+    return sortEvents(out);
+  }
+
+  /** Events after the iteration the replay stopped at (a diverged run), in order. */
+  remainingEvents(): RunEvent[] {
+    return sortEvents(this.pending.splice(0));
   }
 
   async advance(to: number): Promise<AdvanceResult> {
@@ -78,18 +156,29 @@ export class ShardRuntime implements Runtime {
       computeMs = Math.max(computeMs, ms);
     }
     this.iteration = stop;
+    for (const [id, e] of this.exits)
+      if (stop > lastRecorded(this.shards[id]!)) {
+        this.pending.push(e);
+        this.exits.delete(id);
+      }
     return { iteration: stop, nonFinite, computeMs };
   }
 
   async snapshot(): Promise<ReadonlyArray<StateView>> {
-    return this.shards.map((s) => this.at(s, this.iteration).view);
+    const present = this.present();
+    this.ids = present.map((s) => s.meta.agent);
+    return present.map((s) => this.at(s, this.iteration).view);
   }
 
   async counters(): Promise<RuntimeCounters> {
-    const records = this.shards.map((s) => this.at(s, this.iteration));
+    for (const s of this.present()) {
+      const r = this.at(s, this.iteration);
+      this.lastCounters.set(s.meta.agent, { comm: r.comm, oracle: r.oracle });
+    }
+    const all = [...this.lastCounters.values()];
     const oracle = emptyCounts();
-    for (const r of records) addCounts(oracle, r.oracle);
-    return { comm: mergeCommCounters(records.map((r) => r.comm)), oracle };
+    for (const r of all) addCounts(oracle, r.oracle);
+    return { comm: mergeCommCounters(all.map((r) => r.comm)), oracle };
   }
 
   /** A replay holds recorded iterates, not agent states: `dbo gather` never checkpoints. */

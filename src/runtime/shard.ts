@@ -4,7 +4,8 @@
  *
  * A shard is a folder `agent-<id>/` (inside the agent's --out folder):
  *   shard.json            format, agent id, agents m, peer id, host, status
- *                         ('completed' or 'failed' with a message), start and end
+ *                         ('running' while the agent runs, then 'completed'
+ *                         or 'failed' with a message), start and end
  *   config.resolved.json  the config the agent ran
  *   iterates.jsonl        one line per recorded iteration (0, every evaluation
  *                         point, the last iteration; every iteration when the
@@ -13,11 +14,21 @@
  *                         bit for bit, NaN and −0 included), its communication
  *                         and oracle counters, and the compute time since the
  *                         previous line
- *   events.jsonl          what happened to the agent: started, connected,
- *                         refused peers, rejected frames, finished, failed
+ *   events.jsonl          what happened to the agent, one JSON object a line
+ *                         with `time`, `agent`, `event` and `iteration` (the
+ *                         agent's iteration then): started, connected, log
+ *                         lines (refused peers, rejected frames), goodbye,
+ *                         finished, failed; and the view-change rows of a
+ *                         run's events.jsonl as the agent saw them (weights,
+ *                         neighbour-gone, reset, fault; src/runtime/view-events.ts,
+ *                         docs/faults.md), same fields plus `time`
  *
  * It is written into `agent-<id>.partial/` and renamed into place when the
  * agent ends (completed or failed), so a folder `agent-<id>/` is always whole.
+ * An agent killed outright (SIGKILL, a crashed host) leaves
+ * `agent-<id>.partial/` behind, its shard.json still saying 'running': every
+ * line is written synchronously, so it holds what the agent recorded before
+ * it died, and `dbo gather` uses it as a departed agent's shard.
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -27,6 +38,7 @@ import type { RunConfig } from '../experiments/config.ts';
 import type { StateView } from '../metrics/state-view.ts';
 import { ORACLE_KINDS, type OracleCounts } from '../problems/counting.ts';
 import type { CommCounters } from './types.ts';
+import type { RunEvent } from './view-events.ts';
 
 export const SHARD_FORMAT = 'dbo-agent-shard';
 
@@ -38,7 +50,8 @@ export interface ShardMeta {
   readonly host: string;
   readonly started: string;
   readonly finished?: string;
-  readonly status: 'completed' | 'failed';
+  /** 'running' in a shard whose agent never closed it (killed outright, or still running). */
+  readonly status: 'running' | 'completed' | 'failed';
   readonly message?: string;
   /** Iterations the agent completed. */
   readonly iterations: number;
@@ -58,6 +71,8 @@ export interface ShardRecord {
 
 export interface Shard {
   readonly dir: string;
+  /** Its shard.json still says 'running' (an `agent-<id>.partial/` folder): its agent never closed it (killed outright, or still running). */
+  readonly partial: boolean;
   readonly meta: ShardMeta;
   readonly config: RunConfig;
   readonly records: ReadonlyMap<number, ShardRecord>;
@@ -91,6 +106,8 @@ export class ShardWriter {
   readonly partial: string;
   private readonly fds = new Map<string, number>();
   private closed = false;
+  /** The last recorded iteration: the default `iteration` of events. */
+  private current = 0;
 
   private constructor(
     outDir: string,
@@ -113,6 +130,8 @@ export class ShardWriter {
       throw onPath(w.partial, () => e);
     }
     writeFileSync(join(w.partial, 'config.resolved.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const running: ShardMeta = { ...w.meta, status: 'running', iterations: 0, nonFinite: null };
+    writeFileSync(join(w.partial, 'shard.json'), `${JSON.stringify(running, null, 2)}\n`);
     return w;
   }
 
@@ -130,6 +149,7 @@ export class ShardWriter {
 
   record(r: ShardRecord): void {
     const v = r.view;
+    this.current = r.iteration;
     this.append('iterates.jsonl', {
       iteration: r.iteration,
       computeMs: r.computeMs,
@@ -142,19 +162,27 @@ export class ShardWriter {
     });
   }
 
+  /** A lifecycle event (`iteration`: the last recorded one unless `extra` says). */
   event(event: string, message?: string, extra: Record<string, unknown> = {}): void {
-    this.append('events.jsonl', { time: new Date().toISOString(), agent: this.meta.agent, event, ...(message !== undefined ? { message } : {}), ...extra });
+    this.append('events.jsonl', { time: new Date().toISOString(), agent: this.meta.agent, event, iteration: this.current, ...(message !== undefined ? { message } : {}), ...extra });
+  }
+
+  /** A view-change row (weights, neighbour-gone, reset, fault), as the coordinator's events.jsonl has it, plus `time`. */
+  viewEvent(e: RunEvent): void {
+    this.append('events.jsonl', { time: new Date().toISOString(), ...e });
   }
 
   /** Writes shard.json and moves the shard into place. */
   finish(status: ShardMeta['status'], iterations: number, nonFinite: ShardMeta['nonFinite'], message?: string): string {
     if (this.closed) return this.dir;
     const meta: ShardMeta = { ...this.meta, finished: new Date().toISOString(), status, ...(message !== undefined ? { message } : {}), iterations, nonFinite };
-    this.event(status === 'completed' ? 'finished' : 'failed', message, { iterations });
+    this.event(status === 'completed' ? 'finished' : 'failed', message, { iteration: iterations, iterations });
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     this.closed = true;
-    writeFileSync(join(this.partial, 'shard.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    const tmp = join(this.partial, 'shard.json.tmp');
+    writeFileSync(tmp, `${JSON.stringify(meta, null, 2)}\n`);
+    renameSync(tmp, join(this.partial, 'shard.json'));
     onPath(this.dir, () => renameSync(this.partial, this.dir));
     return this.dir;
   }
@@ -174,19 +202,20 @@ function readJson(path: string): unknown {
   }
 }
 
-function readLines(path: string): Array<Record<string, unknown>> {
+/** JSON lines; `partial`: a last line cut short (its writer was killed) is left out. */
+function readLines(path: string, partial = false): Array<Record<string, unknown>> {
   if (!existsSync(path)) return [];
   const out: Array<Record<string, unknown>> = [];
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .forEach((line, k) => {
-      if (line.trim() === '') return;
-      try {
-        out.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        throw new DboError(`${path}: line ${k + 1} is not valid JSON`);
-      }
-    });
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.forEach((line, k) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      if (partial && k === lines.length - 1) return;
+      throw new DboError(`${path}: line ${k + 1} is not valid JSON`);
+    }
+  });
   return out;
 }
 
@@ -203,14 +232,15 @@ function comm(value: unknown, where: string): CommCounters {
   return c;
 }
 
-/** Reads one shard folder (one holding shard.json). */
+/** Reads one shard folder (one holding shard.json; `agent-<id>.partial/` for an agent that never closed it). */
 export function readShard(dir: string): Shard {
   const meta = readJson(join(dir, 'shard.json')) as ShardMeta;
   if (meta?.format !== SHARD_FORMAT || !Number.isInteger(meta.agent) || !Number.isInteger(meta.m)) throw new DboError(`${join(dir, 'shard.json')}: not a dbo agent shard (written by dbo agent)`);
+  const partial = meta.status === 'running';
   const config = readJson(join(dir, 'config.resolved.json')) as RunConfig;
   const records = new Map<number, ShardRecord>();
   const file = join(dir, 'iterates.jsonl');
-  readLines(file).forEach((line, k) => {
+  readLines(file, partial).forEach((line, k) => {
     const where = `${file}: line ${k + 1}`;
     const iteration = line.iteration;
     if (!Number.isInteger(iteration)) throw new DboError(`${where}: iteration is not an integer`);
@@ -222,12 +252,13 @@ export function readShard(dir: string): Shard {
     };
     records.set(iteration as number, { iteration: iteration as number, computeMs: Number(line.computeMs) || 0, view, comm: comm(line.comm, `${where}.comm`), oracle: counts(line.oracle, `${where}.oracle`) });
   });
-  return { dir, meta, config, records, events: readLines(join(dir, 'events.jsonl')) };
+  return { dir, partial, meta, config, records, events: readLines(join(dir, 'events.jsonl'), partial) };
 }
 
 /**
  * The shards under the given folders: each folder is a shard itself or holds
- * shard folders `agent-<id>/` (the --out folder of one or more `dbo agent`s).
+ * shard folders `agent-<id>/` (the --out folder of one or more `dbo agent`s),
+ * or `agent-<id>.partial/` of an agent killed before it closed its shard.
  */
 export function findShards(dirs: ReadonlyArray<string>): Shard[] {
   const shards: Shard[] = [];
@@ -238,8 +269,8 @@ export function findShards(dirs: ReadonlyArray<string>): Shard[] {
       continue;
     }
     const inside = readdirSync(dir)
-      .filter((name) => /^agent-\d+$/.test(name) && existsSync(join(dir, name, 'shard.json')))
-      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+      .filter((name) => /^agent-\d+(\.partial)?$/.test(name) && existsSync(join(dir, name, 'shard.json')))
+      .sort((a, b) => parseInt(a.slice(6), 10) - parseInt(b.slice(6), 10));
     if (inside.length === 0) throw new DboError(`${dir}: holds no agent shard (agent-<id>/shard.json, written by dbo agent)`);
     for (const name of inside) shards.push(readShard(join(dir, name)));
   }

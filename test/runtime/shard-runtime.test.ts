@@ -4,8 +4,9 @@
  * totals at the recorded iterations) gathered into a run directory give the
  * simulator's rows bit for bit (elapsedMs aside) — for a run that completes,
  * one that traces every iteration, and one that diverges with non-finite
- * iterates (NaN and ±Infinity survive the shard format). Inconsistent shard
- * sets are refused.
+ * iterates (NaN and ±Infinity survive the shard format). An agent that
+ * stopped early counts up to its last record and later rows are over the
+ * survivors; inconsistent shard sets are refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,8 +28,11 @@ const m = 4;
 const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 3, problemClass: 'global', heterogeneity: 0.5, noise: 0.1 }, 11);
 let serial = 0;
 
-/** Shards as m standalone agents would write them, from a simulator run of `config`. */
-async function writeShards(config: RunConfig): Promise<string> {
+/**
+ * Shards as m standalone agents would write them, from a simulator run of `config`.
+ * `early`: agents that stop recording after iteration `after` (left unclosed, as a killed agent leaves its shard, or closed as failed), optionally skipping iteration `skip`.
+ */
+async function writeShards(config: RunConfig, early: ReadonlyArray<{ agent: number; after: number; how: 'killed' | 'failed'; skip?: number }> = []): Promise<string> {
   const dir = join(root, `shards-${++serial}`);
   const rt = new InProcessRuntime(prepareRun(config));
   const writers = Array.from({ length: m }, (_, i) => ShardWriter.create(dir, i, m, `peer-${i}`, config));
@@ -37,6 +41,8 @@ async function writeShards(config: RunConfig): Promise<string> {
   const record = async (computeMs: number) => {
     const views = await rt.snapshot();
     writers.forEach((w, i) => {
+      const e = early.find((x) => x.agent === i);
+      if (e && (t > e.after || t === e.skip)) return;
       // Agent 0 carries the network's communication totals; counters add up over shards.
       const comm = i === 0 ? { ...rt.simulator.counters } : { ...emptyCommCounters(), rounds: rt.simulator.counters.rounds };
       w.record({ iteration: t, computeMs, view: views[i]!, comm, oracle: structuredClone(rt.group.agents[i]!.oracle.counts) });
@@ -54,7 +60,11 @@ async function writeShards(config: RunConfig): Promise<string> {
     }
     await record(computeMs);
   }
-  writers.forEach((w) => w.finish('completed', t, nonFinite));
+  writers.forEach((w, i) => {
+    const e = early.find((x) => x.agent === i);
+    if (!e) w.finish('completed', t, nonFinite);
+    else if (e.how === 'failed') w.finish('failed', e.after, null, 'stopped by SIGTERM');
+  });
   return dir;
 }
 
@@ -106,4 +116,39 @@ test('inconsistent shard sets are refused with one line', async () => {
   assert.throws(() => checkShards([...shards.slice(0, 3), findShards([b])[3]!]), (e: unknown) => e instanceof DboError && /differs from/.test(e.message));
   assert.throws(() => findShards([join(root, 'nowhere')]), DboError);
   assert.throws(() => ShardWriter.create(a, 1, m, 'p', config({})), (e: unknown) => e instanceof DboError && /never overwritten/.test(e.message));
+});
+
+test('an agent that stopped early (killed: shard never closed; or failed) counts up to its last record, later rows are over the survivors', async () => {
+  for (const how of ['killed', 'failed'] as const) {
+    const cfg = config({});
+    const dir = await writeShards(cfg, [{ agent: 3, after: 4, how }]);
+    const shards = checkShards(findShards([dir]));
+    assert.equal(shards[3]!.partial, how === 'killed', 'a killed agent leaves agent-3.partial/, its shard.json saying running');
+    const out = join(root, `run-${++serial}`);
+    const replay = new ShardRuntime(shards);
+    await runToDirectory(cfg, out, { runtime: () => replay });
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    assert.deepEqual(rows.map((r) => [r.iteration, r.agents]), [[0, undefined], [4, undefined], [8, 3], [12, 3], [13, 3]], how);
+    // Counters keep what agent 3 recorded at iteration 4.
+    const at = (i: number, t: number) => shards[i]!.records.get(t)!.oracle.calls.gradF;
+    assert.equal(rows.at(-1)!.gradF, at(0, 13) + at(1, 13) + at(2, 13) + at(3, 4));
+    assert.ok(rows.every((r) => Number.isFinite(r.upperLoss)));
+    const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.iteration, e.agent ?? e.agents]),
+      [...(how === 'failed' ? [['failed', 4, 3]] : []), ['agent-exited', 4, 3], ['survivors', 8, [0, 1, 2]], ['finished', 13, 0], ['finished', 13, 1], ['finished', 13, 2]],
+      'the agents\' lines and the coordinator\'s rows, by iteration then agent',
+    );
+    assert.equal(events.find((e) => e.event === 'agent-exited')!.how, how === 'killed' ? 'ended without closing its shard (killed)' : 'failed: stopped by SIGTERM');
+  }
+});
+
+test('shard sets with an early stop that are inconsistent otherwise are refused with one line', async () => {
+  const cfg = config({});
+  const gap = await writeShards(cfg, [{ agent: 1, after: 8, how: 'killed', skip: 4 }]);
+  assert.throws(() => checkShards(findShards([gap])), (e: unknown) => e instanceof DboError && /agent 1 recorded iteration 8 but not 4/.test(e.message));
+  const all = await writeShards(cfg, [0, 1, 2, 3].map((agent) => ({ agent, after: 4, how: 'killed' as const })));
+  assert.throws(() => checkShards(findShards([all])), (e: unknown) => e instanceof DboError && /^every agent stopped early \(agent 0 after iteration 4/.test(e.message));
+  const missing = await writeShards(cfg, [{ agent: 2, after: 4, how: 'killed' }]);
+  assert.throws(() => checkShards(findShards([missing]).filter((s) => s.meta.agent !== 0)), (e: unknown) => e instanceof DboError && /no shard for agent 0/.test(e.message));
 });

@@ -4,7 +4,10 @@
  * neighbours (authenticated by the peer ids the peers file lists), steps in
  * lockstep with them to the end of the run, and writes its shard
  * (src/runtime/shard.ts): its iterates and counters at the iterations where
- * `dbo run` evaluates (every iteration when the config traces), and its events.
+ * `dbo run` evaluates (every iteration when the config traces), and its events:
+ * its own lifecycle, and the view changes it sees — its mixing rows, the
+ * neighbours it declares gone, its resets, the faults injected into it — as
+ * the rows of a run's events.jsonl (docs/faults.md), which `dbo gather` merges.
  *
  * Ending: after its last iteration an agent exchanges one empty goodbye frame
  * with each neighbour (not counted in the recorded counters). Receiving a
@@ -54,11 +57,11 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   const listen = o.listen ?? listenAddressFor(own.address);
   const shard = ShardWriter.create(o.outDir, o.id, m, o.peerId, o.config);
   shard.event('started', `listening on ${listen}`);
+  let agent: NetworkAgent | null = null;
   const log = (message: string): void => {
-    shard.event('log', message);
+    shard.event('log', message, { iteration: agent?.iteration ?? 0 });
     o.log(message);
   };
-  let agent: NetworkAgent | null = null;
   const abort = (): void => {
     const reason = o.signal?.reason instanceof Error ? o.signal.reason : new DboError(`agent ${o.id}: stopped (${String(o.signal?.reason ?? 'aborted')})`);
     agent?.link.fail(reason);
@@ -66,7 +69,7 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   };
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, ...(o.psk ? { psk: o.psk } : {}) });
+    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, onEvent: (e) => shard.viewEvent(e), ...(o.psk ? { psk: o.psk } : {}) });
     if (o.signal?.aborted) abort();
     const neighbours = agent.link.neighbours;
     o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);
@@ -82,7 +85,7 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
       record(r.computeMs);
       if (t % o.config.evalEvery === 0 || t === o.config.iterations) o.log(`agent ${o.id}: iteration ${t}/${o.config.iterations}`);
     }
-    await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message));
+    await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message, { iteration: agent!.iteration }));
     const nf = agent.nonFinite;
     return { shard: shard.finish('completed', agent.iteration, nf), iterations: agent.iteration, nonFinite: nf };
   } catch (caught) {

@@ -25,13 +25,27 @@ async function dbo(...args: string[]): Promise<number> {
   return main(['node', 'dbo', ...args]);
 }
 
-function agentProcess(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function agentProcess(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, 'agent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
   });
+}
+
+/** m keys (dbo keygen, one folder per "host") and a peers file listing them on free 127.0.0.1 ports. */
+async function keysAndPeers(root: string, m: number): Promise<{ keys: string[]; peerIds: string[]; peersFile: string }> {
+  const keys = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'agent.key'));
+  for (const k of keys) {
+    mkdirSync(join(k, '..'), { recursive: true });
+    assert.equal(await dbo('keygen', '--out', k), 0);
+  }
+  const ports = await freePorts(m);
+  const peerIds = keys.map((k) => (JSON.parse(readFileSync(k, 'utf8')) as { peerId: string }).peerId);
+  const peersFile = join(root, 'peers.yaml');
+  writeFileSync(peersFile, `agents:\n${peerIds.map((p, i) => `  - id: ${i}\n    peerId: ${p}\n    address: /ip4/127.0.0.1/tcp/${ports[i]}\n`).join('')}`);
+  return { keys, peerIds, peersFile };
 }
 
 const strip = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => ({ ...row, elapsedMs: 0, wireBytes: 0 }));
@@ -87,11 +101,85 @@ test('4 agent processes with their own keys, a peers file, a pre-shared key and 
   assert.equal(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')).status, 'completed');
   const events = readRows(join(run, 'events.jsonl'));
   assert.deepEqual([...new Set(events.filter((e) => e.event === 'finished').map((e) => e.agent))].sort(), [0, 1, 2, 3]);
+  // Each shard logs the agent's configured mixing row at round 0 (a view-change row, as the coordinator's events.jsonl has it); gather merges them.
+  for (let i = 0; i < m; i++) {
+    const rows = readRows(join(outs[i]!, `agent-${i}`, 'events.jsonl')).filter((e) => e.event === 'weights');
+    assert.deepEqual(rows.map((e) => [e.agent, e.round, e.iteration, e.neighbours]), [[i, 0, 0, [(i + m - 1) % m, (i + 1) % m].sort()]]);
+    assert.equal(typeof rows[0]!.time, 'string');
+  }
+  const weights = events.filter((e) => e.event === 'weights');
+  assert.deepEqual(weights.map((e) => e.agent), [0, 1, 2, 3], 'gathered in agent order');
+  assert.ok(weights.every((e) => e.time === undefined && Math.abs((e.self as number) + (e.weights as number[]).reduce((a, b) => a + b, 0) - 1) < 1e-15), 'rows as the coordinator writes them');
 
   // Shards are checked: a missing agent, or a shard gathered twice, is refused with one line (exit 2).
   assert.equal(await dbo('gather', ...outs.slice(1), '--out', join(root, 'partial')), 2);
   assert.equal(await dbo('gather', ...outs, outs[0]!, '--out', join(root, 'twice')), 2);
   assert.ok(!existsSync(join(root, 'partial')) && !existsSync(join(root, 'twice')), 'nothing written for refused gathers');
+});
+
+test('5 dbo agent processes, agent 2 SIGKILLed at iteration 23 (the config\'s crash fault), then dbo gather: bit for bit the rows and events of dbo run --transport libp2p with the same fault', { skip, timeout: 400_000 }, async () => {
+  const root = tempDir('dbo-multi-host-crash-');
+  const m = 5;
+  const instance = writeQuadratic(root, { agents: m, dx: 3, dy: 4, problemClass: 'personalized', heterogeneity: 0.5 }, 21);
+  const configFile = join(root, 'run.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      seed: 2,
+      iterations: 60,
+      evalEvery: 10,
+      problem: { type: 'quadratic', file: instance, batch: 'full' },
+      topology: { type: 'ring', agents: m },
+      algorithm: { name: 'interact', alpha: 0.2, beta: 0.2 },
+      output: { bytesPerFloat: 8 },
+      network: { roundTimeoutMs: 20000 },
+      faults: [{ agent: 2, crash: { atIteration: 23 } }],
+    }),
+  );
+  const { keys, peersFile } = await keysAndPeers(root, m);
+  const outs = Array.from({ length: m }, (_, i) => join(root, `host${i}`, 'out'));
+  const results = await Promise.all(outs.map((out, i) => agentProcess([configFile, '--id', String(i), '--key', keys[i]!, '--peers', peersFile, '--out', out, '--connect-timeout', '120'])));
+  results.forEach((r, i) => (i === 2 ? assert.equal(r.signal, 'SIGKILL', `agent 2 killed itself: ${r.stderr}`) : assert.equal(r.code, 0, `agent ${i} failed: ${r.stderr}`)));
+  // The killed agent never closed its shard: agent-2.partial/ says 'running' and holds what it recorded (iterations 0, 10, 20).
+  const partial = join(outs[2]!, 'agent-2.partial');
+  assert.equal(JSON.parse(readFileSync(join(partial, 'shard.json'), 'utf8')).status, 'running');
+  assert.deepEqual(readRows(join(partial, 'iterates.jsonl')).map((r) => r.iteration), [0, 10, 20]);
+  // The survivors' shards log what they saw: agent 2's neighbours declare it gone from round 23, every survivor resets after iteration 23 + m.
+  for (const i of [1, 3]) {
+    const gone = readRows(join(outs[i]!, `agent-${i}`, 'events.jsonl')).filter((e) => e.event === 'neighbour-gone');
+    assert.deepEqual(gone.map((e) => [e.agent, e.neighbour, e.round]), [[i, 2, 23]]);
+  }
+  for (const i of [0, 1, 3, 4]) {
+    const resets = readRows(join(outs[i]!, `agent-${i}`, 'events.jsonl')).filter((e) => e.event === 'reset');
+    assert.deepEqual(resets.map((e) => [e.iteration, e.round, e.hook]), [[28, 28, true]], `agent ${i}`);
+  }
+
+  const run = join(root, 'gathered');
+  const notes: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => void notes.push(a.join(' '));
+  try {
+    assert.equal(await dbo('gather', ...outs, '--out', run), 0, notes.join('\n'));
+  } finally {
+    console.error = original;
+  }
+  assert.match(notes.join('\n'), /agent 2 stopped early: its shard was never closed .* up to iteration 20/);
+  const gathered = readRows(join(run, 'metrics.jsonl'));
+  assert.deepEqual(gathered.map((r) => [r.iteration, r.agents ?? m]), [[0, 5], [10, 5], [20, 5], [30, 4], [40, 4], [50, 4], [60, 4]], 'all agents up to the departure, the 4 survivors after');
+  const final = gathered.at(-1)!;
+  assert.ok(Number.isFinite(final.hypergradNormSq) && Number.isFinite(final.upperLoss), JSON.stringify(final));
+  assert.equal(JSON.parse(readFileSync(join(run, 'shards.json'), 'utf8'))[2].status, 'unfinished');
+
+  // The same config under the local coordinator, whose agent 2 is SIGKILLed at the same iteration.
+  const local = join(root, 'local');
+  assert.equal(await dbo('run', configFile, '--transport', 'libp2p', '--out', local, '--quiet'), 0);
+  const reference = readRows(join(local, 'metrics.jsonl'));
+  assert.deepEqual(strip(gathered), strip(reference), 'gathered rows = coordinator rows, timing columns aside');
+  const viewKinds = new Set(['weights', 'neighbour-gone', 'reset', 'fault', 'agent-exited', 'survivors']);
+  const gatheredEvents = readRows(join(run, 'events.jsonl')).filter((e) => viewKinds.has(e.event as string));
+  const localEvents = readRows(join(local, 'events.jsonl'));
+  assert.ok(localEvents.some((e) => e.event === 'agent-exited') && localEvents.some((e) => e.event === 'survivors'));
+  assert.deepEqual(gatheredEvents, localEvents, 'gathered events.jsonl rows = the coordinator\'s');
 });
 
 test('dbo agent refuses bad input with one line and exit 2, before writing anything', async () => {
