@@ -22,12 +22,10 @@ import type { RunConfig } from '../experiments/config.ts';
 import { addCounts, emptyCounts } from '../problems/counting.ts';
 import { isCrash } from '../experiments/faults.ts';
 import type { OracleCounts } from '../problems/counting.ts';
-import { recordedIterations, type Shard } from './shard.ts';
+import { recordedIterations, VIEW_EVENT_KINDS, type Shard } from './shard.ts';
 import { mergeCommCounters, type AdvanceResult, type CommCounters, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
 import { sortEvents, type RunEvent, type ViewChangingRuntime } from './view-events.ts';
 
-/** Event kinds the agents write as the coordinator's events.jsonl rows (their `time` is left out when gathered). */
-const VIEW_EVENTS = new Set(['weights', 'neighbour-gone', 'reset', 'fault']);
 
 /** Whether a shard's agent stopped before the end of the run (failed, or killed without closing its shard). */
 export const departed = (s: Shard): boolean => s.meta.status !== 'completed';
@@ -93,7 +91,8 @@ export class ShardRuntime implements ViewChangingRuntime {
     this.pending = this.shards.flatMap((s) =>
       s.events.map((e) => {
         const { time, ...rest } = e;
-        const row = VIEW_EVENTS.has(String(e.event)) ? rest : e;
+        // The coordinator's rows have no `time`.
+        const row = VIEW_EVENT_KINDS.has(String(e.event)) ? rest : e;
         return { ...row, iteration: typeof e.iteration === 'number' ? e.iteration : 0 } as RunEvent;
       }),
     );

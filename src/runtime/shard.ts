@@ -42,6 +42,9 @@ import type { RunEvent } from './view-events.ts';
 
 export const SHARD_FORMAT = 'dbo-agent-shard';
 
+/** Event kinds an agent writes as rows of a run's events.jsonl (src/runtime/view-events.ts); the others are its lifecycle lines. */
+export const VIEW_EVENT_KINDS: ReadonlySet<string> = new Set(['weights', 'neighbour-gone', 'reset', 'fault']);
+
 export interface ShardMeta {
   readonly format: typeof SHARD_FORMAT;
   readonly agent: number;
@@ -160,18 +163,26 @@ export class ShardWriter {
     return w;
   }
 
-  /** Drops the iterates recorded after iteration `last` (a resumed agent records them again); the next line follows `last`. */
+  /**
+   * Drops what was recorded after iteration `last` — iterates, and view-change
+   * rows (a resumed agent records them again); lifecycle lines stay, as the
+   * history of the interrupted attempt.
+   */
   truncateAfter(last: number): void {
-    const path = join(this.partial, 'iterates.jsonl');
-    const fd = this.fds.get('iterates.jsonl');
-    if (fd !== undefined) {
-      closeSync(fd);
-      this.fds.delete('iterates.jsonl');
-    }
-    if (existsSync(path)) {
-      const kept = readLines(path, true).filter((line) => typeof line.iteration === 'number' && line.iteration <= last);
+    const keep: Record<string, (line: Record<string, unknown>) => boolean> = {
+      'iterates.jsonl': (line) => typeof line.iteration === 'number' && line.iteration <= last,
+      'events.jsonl': (line) => !VIEW_EVENT_KINDS.has(String(line.event)) || (typeof line.iteration === 'number' && line.iteration <= last),
+    };
+    for (const [name, ok] of Object.entries(keep)) {
+      const path = join(this.partial, name);
+      const fd = this.fds.get(name);
+      if (fd !== undefined) {
+        closeSync(fd);
+        this.fds.delete(name);
+      }
+      if (!existsSync(path)) continue;
       const tmp = `${path}.tmp`;
-      writeFileSync(tmp, kept.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      writeFileSync(tmp, readLines(path, true).filter(ok).map((line) => `${JSON.stringify(line)}\n`).join(''));
       renameSync(tmp, path);
     }
     this.current = Math.max(0, last);

@@ -18,6 +18,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { DboError } from '../../errors.ts';
 import type { RunConfig } from '../../experiments/config.ts';
 import { recordedIterations, ShardWriter } from '../shard.ts';
+import type { RunEvent } from '../view-events.ts';
 import { NetworkAgent } from './agent.ts';
 import { agreeOnIteration, readAgentCheckpoints, writeAgentCheckpoint } from './agent-checkpoint.ts';
 import { listenAddressFor, type PeerEntry } from './keys.ts';
@@ -76,7 +77,11 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   };
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, onEvent: (e) => shard.viewEvent(e), ...(o.psk ? { psk: o.psk } : {}) });
+    const onEvent = (e: RunEvent): void => {
+      // A resumed agent's configured row at round 0 is in its shard already.
+      if (!(o.resume && e.event === 'weights' && e.iteration === 0)) shard.viewEvent(e);
+    };
+    agent = await NetworkAgent.start({ config: o.config, id: o.id, key: o.key, listen, log, onEvent, ...(o.psk ? { psk: o.psk } : {}) });
     if (o.signal?.aborted) abort();
     const neighbours = agent.link.neighbours;
     o.log(`agent ${o.id} (${o.peerId}) listening on ${agent.node.addresses.join(', ')}; waiting for neighbours ${neighbours.join(', ')}`);

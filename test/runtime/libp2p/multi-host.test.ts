@@ -3,8 +3,12 @@
  * own key (dbo keygen), the same peers file (YAML) and pre-shared key
  * (dbo keygen --psk), and its own out folder,
  * then `dbo gather` into a run directory whose metrics rows equal the
- * simulator's bit for bit (measured columns aside). Only 127.0.0.1 is used;
- * the test skips when it cannot listen there.
+ * simulator's bit for bit (measured columns aside); five agents one of which
+ * the config's crash fault SIGKILLs, gathered into the rows and events of
+ * `dbo run --transport libp2p` with the same fault; four agents with
+ * --checkpoint-every, all SIGKILLed mid-run and restarted with --resume,
+ * gathered into the simulator's rows. Only 127.0.0.1 is used; the tests skip
+ * when they cannot listen there.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -229,6 +233,9 @@ test('4 dbo agent processes with --checkpoint-every 4, all SIGKILLed mid-run, re
   assert.equal(await dbo('gather', ...outs, '--out', run), 0);
   const reference = await runConfig(resolveConfig(base));
   assert.deepEqual(strip(readRows(join(run, 'metrics.jsonl'))), strip(reference.rows as unknown as Record<string, unknown>[]), 'resumed and gathered rows = simulator rows, timing columns aside');
+  const events = readRows(join(run, 'events.jsonl'));
+  assert.deepEqual(events.filter((e) => e.event === 'weights').map((e) => [e.agent, e.round]), [[0, 0], [1, 0], [2, 0], [3, 0]], 'each configured row once: no view row repeated by the resumed attempt');
+  assert.deepEqual(events.filter((e) => e.event === 'fault').map((e) => [e.agent, e.kind, e.iteration]), [[0, 'delay', 1]]);
   // --resume without a shard to continue, or of a completed shard, is refused with one line.
   assert.equal(await dbo('agent', ...args(0, '--resume')), 2);
   assert.equal(await dbo('agent', ...args(0, '--resume').map((a) => (a === outs[0] ? join(root, 'nowhere') : a))), 2);
