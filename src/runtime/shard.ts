@@ -147,16 +147,17 @@ export class ShardWriter {
   static reopen(outDir: string, agent: number, m: number, peerId: string, config: RunConfig): ShardWriter {
     const dir = join(outDir, shardFolderName(agent));
     const partial = `${dir}.partial`;
-    if (existsSync(dir)) {
-      if (existsSync(partial)) throw new DboError(`${dir} and ${partial} both exist: move one away before resuming`);
-      const status = (readJson(join(dir, 'shard.json')) as ShardMeta | null)?.status;
-      if (status === 'completed') throw new DboError(`${dir}: agent ${agent} completed the run; there is nothing to resume`);
-      onPath(partial, () => renameSync(dir, partial));
-    } else if (!existsSync(partial)) throw new DboError(`${outDir}: holds no shard of agent ${agent} to resume (agent-${agent}/ or agent-${agent}.partial/)`);
-    const meta = readJson(join(partial, 'shard.json')) as ShardMeta;
-    if (meta?.format !== SHARD_FORMAT || meta.agent !== agent || meta.m !== m) throw new DboError(`${join(partial, 'shard.json')}: not agent ${agent}'s shard of a run with ${m} agents`);
-    if (meta.peerId !== peerId) throw new DboError(`${join(partial, 'shard.json')}: written by peer ${meta.peerId}, not by this key's ${peerId}`);
-    if (JSON.stringify(readJson(join(partial, 'config.resolved.json'))) !== JSON.stringify(config)) throw new DboError(`${join(partial, 'config.resolved.json')}: differs from the config given (resume with the config the agent started with)`);
+    const closed = existsSync(dir);
+    if (closed && existsSync(partial)) throw new DboError(`${dir} and ${partial} both exist: move one away before resuming`);
+    if (!closed && !existsSync(partial)) throw new DboError(`${outDir}: holds no shard of agent ${agent} to resume (agent-${agent}/ or agent-${agent}.partial/)`);
+    const from = closed ? dir : partial;
+    const meta = readJson(join(from, 'shard.json')) as ShardMeta;
+    if (meta?.format !== SHARD_FORMAT || meta.agent !== agent || meta.m !== m) throw new DboError(`${join(from, 'shard.json')}: not agent ${agent}'s shard of a run with ${m} agents`);
+    if (meta.status === 'completed') throw new DboError(`${dir}: agent ${agent} completed the run; there is nothing to resume`);
+    if (meta.peerId !== peerId) throw new DboError(`${join(from, 'shard.json')}: written by peer ${meta.peerId}, not by this key's ${peerId}`);
+    if (JSON.stringify(readJson(join(from, 'config.resolved.json'))) !== JSON.stringify(config)) throw new DboError(`${join(from, 'config.resolved.json')}: differs from the config given (resume with the config the agent started with)`);
+    // A shard closed as failed (SIGTERM) is continued in place of a partial one.
+    if (closed) onPath(partial, () => renameSync(dir, partial));
     const w = new ShardWriter(outDir, { format: SHARD_FORMAT, agent, m, peerId, host: hostname(), started: meta.started });
     const running: ShardMeta = { ...w.meta, status: 'running', iterations: 0, nonFinite: null };
     writeFileSync(join(partial, 'shard.json'), `${JSON.stringify(running, null, 2)}\n`);

@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
 import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
@@ -151,4 +151,28 @@ test('shard sets with an early stop that are inconsistent otherwise are refused 
   assert.throws(() => checkShards(findShards([all])), (e: unknown) => e instanceof DboError && /^every agent stopped early \(agent 0 after iteration 4/.test(e.message));
   const missing = await writeShards(cfg, [{ agent: 2, after: 4, how: 'killed' }]);
   assert.throws(() => checkShards(findShards([missing]).filter((s) => s.meta.agent !== 0)), (e: unknown) => e instanceof DboError && /no shard for agent 0/.test(e.message));
+});
+
+test('ShardWriter.reopen (dbo agent --resume) continues a killed or failed shard, drops what came after the checkpoint, and refuses anything else', async () => {
+  const cfg = config({});
+  const killed = await writeShards(cfg, [{ agent: 1, after: 8, how: 'killed' }, { agent: 2, after: 8, how: 'failed' }]);
+  const refuses = (f: () => unknown, message: RegExp) => assert.throws(f, (e: unknown) => e instanceof DboError && message.test(e.message));
+  refuses(() => ShardWriter.reopen(killed, 0, m, 'peer-0', cfg), /agent 0 completed the run; there is nothing to resume/);
+  refuses(() => ShardWriter.reopen(join(root, 'nowhere'), 1, m, 'peer-1', cfg), /holds no shard of agent 1 to resume/);
+  refuses(() => ShardWriter.reopen(killed, 1, m, 'peer-9', cfg), /written by peer peer-1, not by this key's peer-9/);
+  refuses(() => ShardWriter.reopen(killed, 1, m, 'peer-1', config({ seed: 9 })), /differs from the config given/);
+  refuses(() => ShardWriter.reopen(killed, 2, m, 'peer-2', config({ seed: 9 })), /differs from the config given/);
+  assert.ok(existsSync(join(killed, 'agent-2')), 'a refused resume leaves a failed shard where it was');
+  for (const agent of [1, 2]) {
+    const w = ShardWriter.reopen(killed, agent, m, `peer-${agent}`, cfg);
+    assert.ok(existsSync(join(killed, `agent-${agent}.partial`)) && !existsSync(join(killed, `agent-${agent}`)));
+    w.viewEvent({ event: 'weights', iteration: 6, agent, round: 5, neighbours: [], weights: [], self: 1 });
+    w.viewEvent({ event: 'reset', iteration: 2, agent, round: 2, hook: true });
+    w.truncateAfter(4);
+    w.finish('completed', 13, null);
+    const shard = findShards([join(killed, `agent-${agent}`)])[0]!;
+    assert.deepEqual([...shard.records.keys()], [0, 4], 'iterates after the checkpoint dropped');
+    assert.deepEqual(shard.events.filter((e) => e.event === 'weights' || e.event === 'reset').map((e) => e.event), ['reset'], 'view rows after it too');
+    assert.equal(shard.meta.status, 'completed');
+  }
 });
