@@ -77,7 +77,10 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
   };
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
+    // View changes seen during the goodbye exchange (a neighbour that got every goodbye closing first) are not part of the run.
+    let ended = false;
     const onEvent = (e: RunEvent): void => {
+      if (ended) return;
       // A resumed agent's configured row at round 0 is in its shard already.
       if (!(o.resume && e.event === 'weights' && e.iteration === 0)) shard.viewEvent(e);
     };
@@ -130,6 +133,7 @@ export async function runStandaloneAgent(o: StandaloneAgentOptions): Promise<Sta
       }
       if (t % o.config.evalEvery === 0 || t === o.config.iterations) o.log(`agent ${o.id}: iteration ${t}/${o.config.iterations}`);
     }
+    ended = true;
     await goodbye(agent, o.goodbyeTimeoutMs ?? 10_000, (message) => shard.event('goodbye', message, { iteration: agent!.iteration }));
     const nf = agent.nonFinite;
     return { shard: shard.finish('completed', agent.iteration, nf), iterations: agent.iteration, nonFinite: nf };
