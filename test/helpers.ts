@@ -142,3 +142,15 @@ export const configErrorMatching =
     assert.match(e.message, re);
     return true;
   };
+
+/** max_i |a_i − b_i| / max_i |b_i|: the worst entry's error relative to the result's scale. */
+export function maxRelErr(a: Float64Array, b: Float64Array): number {
+  assert.equal(a.length, b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / Math.max(den, 1e-300);
+}

@@ -8,18 +8,7 @@ import assert from 'node:assert/strict';
 import { fusedScratchLength, softmaxForwardRows, softmaxGradientRows, softmaxHvpRows } from '../../src/linalg/fused.ts';
 import { SparseRows } from '../../src/linalg/sparse-rows.ts';
 import { Rng } from '../../src/random/rng.ts';
-
-/** max_i |a_i − b_i| / max_i |b_i|. */
-function relErr(a: Float64Array, b: Float64Array): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-300);
-}
+import { maxRelErr } from '../helpers.ts';
 
 test('SparseRows.fromDense keeps exactly the nonzeros, row by row, and density counts them', () => {
   const a = Float64Array.from([0, 1.5, 0, 0, 0, 0, -2, 0, 3]);
@@ -52,17 +41,17 @@ for (const [n, d, c, density] of [
       const l1 = softmaxForwardRows(p1, a, d, rows, count, labels, y, c, scratch);
       const l2 = sp.softmaxForwardRows(p2, rows, count, labels, y, c);
       assert.ok(Math.abs(l1 - l2) <= 1e-12 * Math.abs(l1), `forward loss ${l1} vs ${l2}`);
-      assert.ok(relErr(p2, p1) <= 1e-12, 'forward probabilities');
+      assert.ok(maxRelErr(p2, p1) <= 1e-12, 'forward probabilities');
       const [g1, g2] = [new Float64Array(d * c), new Float64Array(d * c).fill(7)];
       const gl1 = softmaxGradientRows(g1, p1, a, d, rows, count, labels, y, c, 1 / count, scratch);
       const gl2 = sp.softmaxGradientRows(g2, p2, rows, count, labels, y, c, 1 / count, new Float64Array(2 * c));
       assert.ok(Math.abs(gl1 - gl2) <= 1e-12 * Math.abs(gl1), 'gradient pass loss');
-      assert.ok(relErr(g2, g1) <= 1e-12, `gradient: ${relErr(g2, g1)}`);
-      assert.ok(relErr(p2, p1) <= 1e-12, 'gradient pass probabilities');
+      assert.ok(maxRelErr(g2, g1) <= 1e-12, `gradient: ${maxRelErr(g2, g1)}`);
+      assert.ok(maxRelErr(p2, p1) <= 1e-12, 'gradient pass probabilities');
       const [h1, h2] = [new Float64Array(d * c), new Float64Array(d * c).fill(-3)];
       softmaxHvpRows(h1, p1, a, d, rows, count, v, c, 1 / count, scratch);
       sp.softmaxHvpRows(h2, p1, rows, count, v, c, 1 / count, new Float64Array(2 * c));
-      assert.ok(relErr(h2, h1) <= 1e-12, `HVP: ${relErr(h2, h1)}`);
+      assert.ok(maxRelErr(h2, h1) <= 1e-12, `HVP: ${maxRelErr(h2, h1)}`);
     }
   });
 }

@@ -12,20 +12,9 @@ import { kernels, pinTable, tsKernels } from '../../src/linalg/kernels.ts';
 import { gemv, type Matrix } from '../../src/linalg/matrix.ts';
 import { wasmKernels } from '../../src/linalg/wasm/index.ts';
 import { Rng } from '../../src/random/rng.ts';
+import { maxRelErr } from '../helpers.ts';
 
 const wasm = wasmKernels();
-
-/** max_i |a_i − b_i| / max(max_i |b_i|, tiny): relative to the result's scale. */
-function relErr(a: Float64Array, b: Float64Array): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-300);
-}
 
 const TOL = 1e-12;
 
@@ -67,24 +56,24 @@ for (const [n, d, c] of [
       const lT = tsKernels.softmaxForwardRows(pT, a, d, rows, count, labels, y, c, scratch);
       const lW = w.softmaxForwardRows(pW, a, d, rows, count, labels, y, c, scratch);
       assert.ok(Math.abs(lT - lW) <= TOL * Math.abs(lT), `forward loss (${what}): ${lW} vs ${lT}`);
-      assert.ok(relErr(pW, pT) <= TOL, `forward probabilities (${what})`);
+      assert.ok(maxRelErr(pW, pT) <= TOL, `forward probabilities (${what})`);
 
       const gT = tsKernels.softmaxGradientRows(oT, pT, a, d, rows, count, labels, y, c, scale, scratch);
       const gW = w.softmaxGradientRows(oW, pW, a, d, rows, count, labels, y, c, scale, scratch);
       assert.ok(Math.abs(gT - gW) <= TOL * Math.abs(gT), `gradient loss (${what})`);
-      assert.ok(relErr(pW, pT) <= TOL, `gradient probabilities (${what})`);
-      assert.ok(relErr(oW, oT) <= TOL, `gradient (${what}): ${relErr(oW, oT)}`);
+      assert.ok(maxRelErr(pW, pT) <= TOL, `gradient probabilities (${what})`);
+      assert.ok(maxRelErr(oW, oT) <= TOL, `gradient (${what}): ${maxRelErr(oW, oT)}`);
 
       tsKernels.softmaxHvpRows(oT, pT, a, d, rows, count, v, c, scale, scratch);
       w.softmaxHvpRows(oW, pT, a, d, rows, count, v, c, scale, scratch);
       if (c === 1) assert.ok(oW.every((e) => Math.abs(e) <= 1e-15), 'one class: zero Hessian');
-      else assert.ok(relErr(oW, oT) <= TOL, `hvp (${what}): ${relErr(oW, oT)}`);
+      else assert.ok(maxRelErr(oW, oT) <= TOL, `hvp (${what}): ${maxRelErr(oW, oT)}`);
 
       const gT2 = new Float64Array(count * c);
       const gW2 = new Float64Array(count * c);
       tsKernels.gatherGemm(gT2, a, d, rows, count, y, c, scratch);
       w.gatherGemm(gW2, a, d, rows, count, y, c, scratch);
-      assert.ok(relErr(gW2, gT2) <= TOL, `gatherGemm (${what})`);
+      assert.ok(maxRelErr(gW2, gT2) <= TOL, `gatherGemm (${what})`);
 
       // gatherGemmTAcc accumulates into what out holds.
       const base = Float64Array.from({ length: d * c }, () => rng.normal());
@@ -92,7 +81,7 @@ for (const [n, d, c] of [
       oW.set(base);
       tsKernels.gatherGemmTAcc(oT, a, d, rows, count, gT2, c, -0.3, scratch);
       w.gatherGemmTAcc(oW, a, d, rows, count, gT2, c, -0.3, scratch);
-      assert.ok(relErr(oW, oT) <= TOL, `gatherGemmTAcc (${what})`);
+      assert.ok(maxRelErr(oW, oT) <= TOL, `gatherGemmTAcc (${what})`);
     }
     const m: Matrix = { rows: n, cols: d, data: a };
     const x = Float64Array.from({ length: d }, () => rng.normal());
@@ -100,7 +89,7 @@ for (const [n, d, c] of [
     const gW = new Float64Array(n);
     gemv(gT, m, x);
     w.gemv(gW, a, n, d, x);
-    assert.ok(relErr(gW, gT) <= TOL, 'gemv');
+    assert.ok(maxRelErr(gW, gT) <= TOL, 'gemv');
   });
 }
 
@@ -123,7 +112,7 @@ test('WebAssembly kernels: many resident tables (memory growth) stay correct, an
     tables.forEach((t, i) => {
       const out = new Float64Array(rows.length * c);
       w.gatherGemm(out, t, d, rows, rows.length, y, c, scratch);
-      assert.ok(relErr(out, want[i]!) <= TOL, `table ${i}, pass ${pass}`);
+      assert.ok(maxRelErr(out, want[i]!) <= TOL, `table ${i}, pass ${pass}`);
     });
   // Outputs and probabilities are copied out: caller arrays never alias WebAssembly memory.
   const probs = new Float64Array(rows.length * c);
@@ -146,7 +135,7 @@ test('WebAssembly kernels: an unpinned table written between calls is read afres
     a[k * 7]! += 1; // as activations change between calls
     w.gatherGemm(got, a, d, null, n, y, c, scratch);
     tsKernels.gatherGemm(want, a, d, null, n, y, c, scratch);
-    assert.ok(relErr(got, want) <= TOL, `call ${k}`);
+    assert.ok(maxRelErr(got, want) <= TOL, `call ${k}`);
   }
 });
 
