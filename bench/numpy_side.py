@@ -11,7 +11,12 @@ same name, on data of the same shapes (random values: timing only):
   d-soba, cd-bsvrgd   per-iteration time on the SEED-000 synthetic HPO
                       workload with the same oracle calls per agent and
                       iteration as dbo (counts are reported and compared)
-  mlp-*               MLP gradient, HVP and JVP at batch 100
+  mlpreal-*           the real problems' oracles (∇_y g, HVP, JVP at batch
+                      100) of meta-learning (src/problems/mlp-meta.ts) and
+                      hyper-cleaning (src/problems/hyper-cleaning.ts), on the
+                      inputs dbo sends (`mlpreal-*-load`, which answers the
+                      three results for the correctness check)
+  mlp-*               stand-in tanh MLP gradient, HVP and JVP at batch 100
 Run single-threaded (bench/run.ts sets OPENBLAS_NUM_THREADS=1).
 """
 import json
@@ -288,6 +293,164 @@ class Mlp:
 
 
 # --------------------------------------------------------------------------
+# The real neural-network problems' lower-level oracles, by hand, with the
+# formulas of src/problems/mlp-meta.ts and src/problems/hyper-cleaning.ts
+# (ReLU hidden layers, W_j stored n_in × n_out followed by b_j; softmax
+# cross-entropy). Inputs (batch rows X, labels, x, y, v) come from dbo.
+
+def unpack(vec, sizes):
+    """Views (W_j, b_j) of the layers of a parameter vector."""
+    out, o = [], 0
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        out.append((vec[o:o + a * b].reshape(a, b), vec[o + a * b:o + a * b + b]))
+        o += a * b + b
+    return out
+
+
+def jp(p, r):
+    """Softmax Jacobian applied per row: p ⊙ (r − ⟨p, r⟩)."""
+    return p * (r - (p * r).sum(axis=1, keepdims=True))
+
+
+class MlpMetaNp:
+    """Meta-learning (class P): x = hidden layers, y = head (V, c), g = mean ℓ + (μ/2)‖y‖²."""
+
+    def __init__(self, cmd):
+        self.sizes = cmd['sizes']
+        self.mu = cmd['mu']
+        self.X = np.array(cmd['X']).reshape(-1, self.sizes[0])
+        self.n = self.X.shape[0]
+        self.e = np.eye(self.sizes[-1])[np.array(cmd['labels'])]
+        self.x, self.y, self.v = (np.array(cmd[k]) for k in ('x', 'y', 'v'))
+        self.xl = unpack(self.x, self.sizes[:-1])
+        self.head = unpack(self.y, self.sizes[-2:])[0]
+        self.dir = unpack(self.v, self.sizes[-2:])[0]
+
+    def features(self):
+        acts, h = [], self.X
+        for w, b in self.xl:
+            h = np.maximum(h @ w + b, 0)
+            acts.append(h)
+        return acts
+
+    def probs(self, h):
+        V, c = self.head
+        return softmax(h @ V + c)
+
+    def grad(self):
+        h = self.features()[-1]
+        d = self.probs(h) - self.e
+        return np.concatenate([(h.T @ d).ravel() / self.n, d.sum(axis=0) / self.n]) + self.mu * self.y
+
+    def hvp(self):
+        h = self.features()[-1]
+        U, u = self.dir
+        jr = jp(self.probs(h), h @ U + u)
+        return np.concatenate([(h.T @ jr).ravel() / self.n, jr.sum(axis=0) / self.n]) + self.mu * self.v
+
+    def jvp(self):
+        acts = self.features()
+        h = acts[-1]
+        V, _ = self.head
+        U, u = self.dir
+        p = self.probs(h)
+        jr = jp(p, h @ U + u)
+        delta = ((p - self.e) @ U.T + jr @ V.T) / self.n * (h > 0)
+        out = []
+        for j in range(len(self.xl) - 1, -1, -1):
+            inp = self.X if j == 0 else acts[j - 1]
+            out.append(np.concatenate([(inp.T @ delta).ravel(), delta.sum(axis=0)]))
+            if j > 0:
+                delta = (delta @ self.xl[j][0].T) * (acts[j - 1] > 0)
+        return np.concatenate(out[::-1])
+
+
+class HyperCleaningNp:
+    """Hyper-cleaning (class G): y = all weights, g = Σ_B σ(x_e) ℓ_e / |B| + C‖y‖²."""
+
+    def __init__(self, cmd):
+        self.sizes = cmd['sizes']
+        self.C = cmd['C']
+        self.X = np.array(cmd['X']).reshape(-1, self.sizes[0])
+        self.n = self.X.shape[0]
+        self.e = np.eye(self.sizes[-1])[np.array(cmd['labels'])]
+        self.x, self.y, self.v = (np.array(cmd[k]) for k in ('x', 'y', 'v'))
+        self.rows = np.array(cmd['rows'])
+        self.p = unpack(self.y, self.sizes)
+        self.dv = unpack(self.v, self.sizes)
+
+    def weights(self):
+        """σ(x_e)/|B| per batch row (logistic, as dbo's sigmoid)."""
+        return 1 / (1 + np.exp(-self.x[self.rows]))
+
+    def forward(self):
+        acts, h = [], self.X
+        last = len(self.p) - 1
+        for j, (w, b) in enumerate(self.p):
+            z = h @ w + b
+            h = np.maximum(z, 0) if j < last else z
+            acts.append(h)
+        acts[-1] = softmax(acts[-1])
+        return acts
+
+    def backward(self, acts, delta):
+        grads = []
+        for j in range(len(self.p) - 1, -1, -1):
+            inp = self.X if j == 0 else acts[j - 1]
+            grads.append(np.concatenate([(inp.T @ delta).ravel(), delta.sum(axis=0)]))
+            if j > 0:
+                delta = (delta @ self.p[j][0].T) * (acts[j - 1] > 0)
+        return np.concatenate(grads[::-1])
+
+    def rforward(self, acts):
+        racts = []
+        last = len(self.p) - 1
+        for j, ((w, _), (dw, db)) in enumerate(zip(self.p, self.dv)):
+            inp = self.X if j == 0 else acts[j - 1]
+            r = inp @ dw + db
+            if j > 0:
+                r = r + racts[j - 1] @ w
+            if j < last:
+                r = r * (acts[j] > 0)
+            racts.append(r)
+        return racts
+
+    def grad(self):
+        acts = self.forward()
+        w = (self.weights() / self.n)[:, None]
+        return self.backward(acts, w * (acts[-1] - self.e)) + 2 * self.C * self.y
+
+    def hvp(self):
+        acts = self.forward()
+        racts = self.rforward(acts)
+        w = (self.weights() / self.n)[:, None]
+        delta = w * (acts[-1] - self.e)
+        rdelta = w * jp(acts[-1], racts[-1])
+        out = []
+        for j in range(len(self.p) - 1, -1, -1):
+            inp = self.X if j == 0 else acts[j - 1]
+            gw = inp.T @ rdelta
+            if j > 0:
+                gw = gw + racts[j - 1].T @ delta
+            out.append(np.concatenate([gw.ravel(), rdelta.sum(axis=0)]))
+            if j > 0:
+                mask = acts[j - 1] > 0
+                rdelta = (rdelta @ self.p[j][0].T + delta @ self.dv[j][0].T) * mask
+                delta = (delta @ self.p[j][0].T) * mask
+        return np.concatenate(out[::-1]) + 2 * self.C * self.v
+
+    def jvp(self):
+        acts = self.forward()
+        ro = self.rforward(acts)[-1]
+        p = acts[-1]
+        dot = (p * ro).sum(axis=1) - (ro * self.e).sum(axis=1)
+        s = self.weights()
+        out = np.zeros_like(self.x)
+        np.add.at(out, self.rows, s * (1 - s) * dot / self.n)
+        return out
+
+
+# --------------------------------------------------------------------------
 
 state = {}
 clock = time.process_time
@@ -336,6 +499,17 @@ def run(cmd):
         dt = clock() - t0
         per = {k: (alg.p.counts[k] - before[k]) / (its * alg.p.m) for k in before}
         return dict(seconds=dt / its, callsPerAgentIteration=per)
+    if case.startswith('mlpreal-'):
+        _, key, what = case.split('-')
+        if what == 'load':
+            net = state['mlpreal-' + key] = (MlpMetaNp if key == 'meta' else HyperCleaningNp)(cmd)
+            return {o: getattr(net, o)().tolist() for o in ('grad', 'hvp', 'jvp')}
+        f = getattr(state['mlpreal-' + key], what)
+        calls = cmd['calls']
+        t0 = clock()
+        for _ in range(calls):
+            f()
+        return dict(seconds=(clock() - t0) / calls)
     if case.startswith('mlp-'):
         _, shape, oracle = case.split('-')
         sizes = [int(s) for s in shape.split('x')]

@@ -33,6 +33,7 @@ import { BatchSampler } from '../src/problems/batch.ts';
 import { Rng } from '../src/random/rng.ts';
 import { agentsCase } from './dsoba-agents.ts';
 import { mlpCases } from './mlp.ts';
+import { realMlpCases } from './mlp-real.ts';
 import { topologyCase } from './topology.ts';
 
 const argv = process.argv.slice(2);
@@ -101,6 +102,9 @@ class NumpySide {
 
 // ---------------------------------------------------------------- cases
 
+/** Sends one command to the NumPy side; null when NumPy is unavailable. */
+export type Ask = (cmd: Record<string, unknown>) => Promise<Record<string, unknown> | null>;
+
 /** One benchmark case: a dbo sample and the NumPy command of the same work. */
 export interface Case {
   readonly goal: string;
@@ -113,6 +117,12 @@ export interface Case {
   readonly unit?: 'ms' | 'µs';
   /** The goal on the ratio: dbo/NumPy time ≤ target, or dbo/NumPy GFLOP/s ≥ target. */
   readonly target: number;
+  /**
+   * Runs once before timing, with the NumPy side: loads inputs there and
+   * checks its results against dbo's. `valid: false` marks the case invalid
+   * (its ratio is printed but the goal is not counted as met).
+   */
+  prepare?(ask: Ask): Promise<{ valid: boolean; note: string | null }>;
   /** Runs once before timing (JIT warm-up, tables made resident). */
   warm?(): Promise<void> | void;
   /** One timing sample: seconds per unit of work, plus anything to check. */
@@ -261,6 +271,7 @@ async function main(): Promise<void> {
     ...kernelCases(),
     iterationCase('d-soba', { name: 'd-soba' }, half),
     iterationCase('cd-bsvrgd', { name: 'cd-bsvrgd', eta: 0.1, alpha1: 90, alpha2: 90, alpha3: 90, beta1: 1, beta2: 1, beta3: 0.1 }, half),
+    ...realMlpCases(clock, clockName),
     ...mlpCases(clock, clockName),
   ];
   if (only) cases = cases.filter((c) => c.name.includes(only) || String(c.numpy.case).includes(only));
@@ -285,7 +296,14 @@ async function table(cases: Case[]): Promise<void> {
   const ours = new Map<Case, number[]>();
   const theirs = new Map<Case, number[]>();
   const notes = new Map<Case, string>();
+  const invalid = new Set<Case>();
+  const ask: Ask = (cmd) => (info ? numpy.ask(cmd) : Promise.resolve(null));
   for (const c of cases) {
+    if (c.prepare) {
+      const { valid, note } = await c.prepare(ask);
+      if (!valid) invalid.add(c);
+      if (note) notes.set(c, valid ? note : `INVALID: ${note}`);
+    }
     await c.warm?.();
     if (info) await numpy.ask(c.numpy); // NumPy's warm-up sample (discarded)
   }
@@ -296,7 +314,7 @@ async function table(cases: Case[]): Promise<void> {
       const t = info ? await numpy.ask(c.numpy) : null;
       if (t) {
         (theirs.get(c) ?? theirs.set(c, []).get(c)!).push(t.seconds as number);
-        const note = c.check?.(s, t);
+        const note = c.check?.(s, t) ?? null;
         if (note) notes.set(c, note);
       }
     }
@@ -307,7 +325,7 @@ async function table(cases: Case[]): Promise<void> {
     const a = median(ours.get(c)!);
     const b = theirs.has(c) ? median(theirs.get(c)!) : null;
     const ratio = b === null ? null : c.kind === 'gflops' ? b / a : a / b;
-    const met = ratio === null ? '–' : (c.kind === 'gflops' ? ratio >= c.target : ratio <= c.target) ? 'yes' : 'no';
+    const met = invalid.has(c) ? 'INVALID' : ratio === null ? '–' : (c.kind === 'gflops' ? ratio >= c.target : ratio <= c.target) ? 'yes' : 'no';
     const ratioText = ratio === null ? '–' : c.kind === 'gflops' ? `${ratio.toFixed(2)} of NumPy's GFLOP/s` : `${ratio.toFixed(2)}× NumPy's time`;
     const targetText = c.kind === 'gflops' ? `≥ ${c.target.toFixed(2)}` : `≤ ${c.target.toFixed(2)}`;
     rows.push([c.goal, c.name, figure(c, a), b === null ? 'skipped' : figure(c, b), ratioText, targetText, met]);
