@@ -12,10 +12,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ALGORITHMS } from '../../src/algorithms/registry.ts';
-import { main } from '../../src/cli/main.ts';
 import { DboError } from '../../src/errors.ts';
 import { loadConfig, resolveConfig } from '../../src/experiments/config.ts';
 import { prepareRun } from '../../src/experiments/runner.ts';
+import { runMain as runCapturedMain } from '../cli-run.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,28 +65,10 @@ interface Result {
   stderr: string;
 }
 
-/**
- * Runs main() in this process with console output captured. main() reports
- * process.exitCode when it is set, and the test runner sets it to 1 after a
- * failed test, so it is cleared for the call and restored after.
- */
 async function runMain(...args: string[]): Promise<Result> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const savedExitCode = process.exitCode;
-  process.exitCode = undefined;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(' '));
-  try {
-    const code = await main(['node', 'dbo', ...args]);
-    assert.equal(process.exitCode, undefined, 'main() sets process.exitCode only for diverged runs');
-    return { code, stdout: out.length ? `${out.join('\n')}\n` : '', stderr: err.length ? `${err.join('\n')}\n` : '' };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.exitCode = savedExitCode;
-  }
+  const r = await runCapturedMain(...args);
+  assert.equal(r.exitCode, undefined, 'main() sets process.exitCode only for diverged runs');
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Spawns the real command. */

@@ -8,26 +8,16 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
 import { RUN_MARKER } from '../../src/experiments/run-directory.ts';
+import { runMain } from '../cli-run.ts';
 import { tempDir } from '../helpers.ts';
 
 const root = tempDir('dbo-demo-test-');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 async function dbo(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(['node', 'dbo', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const r = await runMain(...args);
+  return { code: r.code, out: r.stdout.replace(/\n$/, ''), err: r.stderr.replace(/\n$/, '') };
 }
 
 test('dbo demo into a previous demo: refused up front without --force, and --force never replaces a user folder', async () => {

@@ -1,7 +1,6 @@
-/** Test fixtures for plots, sweeps and reports: tiny real runs, and main() with its output captured. */
+/** Test fixtures for plots, sweeps and reports: tiny real runs, and the one-line error check of main()'s output. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
 import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
 import { writeQuadratic } from '../helpers.ts';
@@ -30,30 +29,8 @@ export async function tinyRun(dir: string, name: string, config: RunConfig): Pro
   return out;
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs main() in this process with console output captured (process.exitCode saved and restored). */
-export async function runMain(...args: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const savedExitCode = process.exitCode;
-  process.exitCode = undefined;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(' '));
-  try {
-    const code = await main(['node', 'dbo', ...args]);
-    return { code, stdout: out.length ? `${out.join('\n')}\n` : '', stderr: err.length ? `${err.join('\n')}\n` : '' };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.exitCode = savedExitCode;
-  }
-}
+export { runMain, type CliResult } from '../cli-run.ts';
+import type { CliResult } from '../cli-run.ts';
 
 /** Exit 2 and exactly one stderr line `dbo: error: …` matching `message`. */
 export function assertOneLineError(r: CliResult, message: RegExp, label: string): void {
