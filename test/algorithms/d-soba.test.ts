@@ -25,6 +25,7 @@ import type { BilevelProblem } from '../../src/problems/types.ts';
 import { BatchSampler } from '../../src/problems/batch.ts';
 import { Rng } from '../../src/random/rng.ts';
 import { harness, randomQuadratic, topology, runAndEvaluate } from '../helpers.ts';
+import { denseSolve } from '../hypergrad/dense-quadratic.ts';
 
 const STEPS = { alpha: 0.1, beta: 0.2, gamma: 0.2, theta: 0.5 };
 
@@ -229,28 +230,6 @@ test('d-soba state round-trips through serialization: resuming gives the same it
   assert.deepEqual(serializeState(resumed.states), serializeState(straight.states));
 });
 
-/** Solves A u = b by Gaussian elimination with partial pivoting (independent of the library's solvers). */
-function solveDense(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[piv]![c]!)) piv = r;
-    [M[c], M[piv]] = [M[piv]!, M[c]!];
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r]![c]! / M[c]![c]!;
-      for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
-    }
-  }
-  const u = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let acc = M[r]![n]!;
-    for (let k = r + 1; k < n; k++) acc -= M[r]![k]! * u[k]!;
-    u[r] = acc / M[r]![r]!;
-  }
-  return u;
-}
-
 test('d-soba metrics: the evaluator\'s hypergradient norm equals an independent closed form of ∇Φ for the averaged quadratic', () => {
   const o = { agents: 3, dx: 2, dy: 3, problemClass: 'global' as const, heterogeneity: 1 };
   const json = randomQuadraticInstance(o, 2);
@@ -270,8 +249,8 @@ test('d-soba metrics: the evaluator\'s hypergradient norm equals an independent 
   const mtv = (M: number[][], v: number[]) => M[0]!.map((_, j) => M.reduce((s, row, i) => s + row[j]! * v[i]!, 0));
   for (const x of [[0, 0], [0.7, -1.3]]) {
     // y*(x) = −Āyy⁻¹(Āyx x + āy);  ∇Φ(x) = P̄xx x + P̄yxᵀ y* + p̄x − Āyxᵀ Āyy⁻¹ (P̄yy y* + P̄yx x + p̄y).
-    const ystar = solveDense(Ayy, mv(Ayx, x).map((v, i) => -(v + ay[i]!)));
-    const w = solveDense(Ayy, mv(Pyy, ystar).map((v, i) => v + mv(Pyx, x)[i]! + py[i]!));
+    const ystar = denseSolve(Ayy, mv(Ayx, x).map((v, i) => -(v + ay[i]!)));
+    const w = denseSolve(Ayy, mv(Pyy, ystar).map((v, i) => v + mv(Pyx, x)[i]! + py[i]!));
     const grad = mv(Pxx, x).map((v, k) => v + mtv(Pyx, ystar)[k]! + px[k]! - mtv(Ayx, w)[k]!);
     const expected = grad.reduce((s, v) => s + v * v, 0);
     assert.ok(expected > 1e-3, 'a non-trivial hypergradient');
