@@ -30,6 +30,32 @@ function rowDot(a: Float64Array, aOff: number, b: Float64Array, bOff: number, d:
   return s0 + s1 + (s2 + s3);
 }
 
+/**
+ * Softmax of one row's logits probs[off … off + c) in place; returns the
+ * row's cross-entropy for `label` in log-sum-exp form (0 unless `wantLoss`).
+ * The largest logit's exponential is exp(0) = 1 exactly, so it is not
+ * computed (the same values as computing it).
+ */
+export function softmaxRow(probs: Float64Array, off: number, c: number, label: number, wantLoss = true): number {
+  let max = -Infinity;
+  let arg = 0;
+  for (let p = 0; p < c; p++)
+    if (probs[off + p]! > max) {
+      max = probs[off + p]!;
+      arg = p;
+    }
+  const gap = probs[off + label]! - max;
+  let sum = 0;
+  for (let p = 0; p < c; p++) {
+    const e = p === arg ? 1 : Math.exp(probs[off + p]! - max);
+    probs[off + p] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let p = 0; p < c; p++) probs[off + p] = probs[off + p]! * inv;
+  return wantLoss ? Math.log(sum) - gap : 0;
+}
+
 /** Scratch length (in float64s) the fused kernels need for d features and c classes. */
 export function fusedScratchLength(d: number, c: number): number {
   return 2 * c * d + c;
@@ -62,25 +88,11 @@ export function softmaxGradientRows(
     const row = rows === null ? b : rows[b]!;
     const aOff = row * d;
     const off = b * c;
-    let max = -Infinity;
-    for (let p = 0; p < c; p++) {
-      const s = rowDot(a, aOff, scratch, p * d, d);
-      probs[off + p] = s;
-      if (s > max) max = s;
-    }
+    for (let p = 0; p < c; p++) probs[off + p] = rowDot(a, aOff, scratch, p * d, d);
     const label = labels[row]!;
-    const gap = probs[off + label]! - max;
-    let sum = 0;
+    loss += softmaxRow(probs, off, c, label);
     for (let p = 0; p < c; p++) {
-      const e = Math.exp(probs[off + p]! - max);
-      probs[off + p] = e;
-      sum += e;
-    }
-    loss += Math.log(sum) - gap;
-    const inv = 1 / sum;
-    for (let p = 0; p < c; p++) {
-      const sp = probs[off + p]! * inv;
-      probs[off + p] = sp;
+      const sp = probs[off + p]!;
       const f = scale * (p === label ? sp - 1 : sp);
       const accOff = cd + p * d;
       for (let q = 0; q < d; q++) scratch[accOff + q]! += f * a[aOff + q]!;
@@ -152,23 +164,8 @@ export function softmaxForwardRows(
     const row = rows === null ? b : rows[b]!;
     const aOff = row * d;
     const off = b * c;
-    let max = -Infinity;
-    for (let p = 0; p < c; p++) {
-      const s = rowDot(a, aOff, scratch, p * d, d);
-      probs[off + p] = s;
-      if (s > max) max = s;
-    }
-    const label = labels[row]!;
-    const gap = probs[off + label]! - max;
-    let sum = 0;
-    for (let p = 0; p < c; p++) {
-      const e = Math.exp(probs[off + p]! - max);
-      probs[off + p] = e;
-      sum += e;
-    }
-    loss += Math.log(sum) - gap;
-    const inv = 1 / sum;
-    for (let p = 0; p < c; p++) probs[off + p]! *= inv;
+    for (let p = 0; p < c; p++) probs[off + p] = rowDot(a, aOff, scratch, p * d, d);
+    loss += softmaxRow(probs, off, c, labels[row]!);
   }
   return loss;
 }

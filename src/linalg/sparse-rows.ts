@@ -12,6 +12,8 @@
  * q·c + p); probabilities are count × c; `rows` null means the first `count`
  * rows; the label of selected row b is labels[rows[b]].
  */
+import { softmaxRow } from './fused.ts';
+
 /**
  * Tables made one after another (say every agent's, in agent order) are laid
  * out one after another in shared chunks of memory, so that a pass over all
@@ -135,31 +137,6 @@ export class SparseRows {
     }
   }
 
-  /**
-   * Softmax of row b's logits in place; returns its cross-entropy for
-   * `label`. The largest logit's exponential is exp(0) = 1 exactly, so it is
-   * not computed (the same values as computing it).
-   */
-  private static softmax(probs: Float64Array, off: number, c: number, label: number, wantLoss: boolean): number {
-    let max = -Infinity;
-    let arg = 0;
-    for (let p = 0; p < c; p++)
-      if (probs[off + p]! > max) {
-        max = probs[off + p]!;
-        arg = p;
-      }
-    const gap = probs[off + label]! - max;
-    let sum = 0;
-    for (let p = 0; p < c; p++) {
-      const e = p === arg ? 1 : Math.exp(probs[off + p]! - max);
-      probs[off + p] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let p = 0; p < c; p++) probs[off + p] = probs[off + p]! * inv;
-    return wantLoss ? Math.log(sum) - gap : 0;
-  }
-
   /** The first `count` rows' logits a_bᵀ Y into `out` (count × c). */
   logitsRows(out: Float64Array, count: number, y: Float64Array, c: number): void {
     for (let b = 0; b < count; b++) this.logits(out, b * c, b, y, c);
@@ -171,7 +148,7 @@ export class SparseRows {
     for (let b = 0; b < count; b++) {
       const row = rows === null ? b : rows[b]!;
       this.logits(probs, b * c, row, y, c);
-      loss += SparseRows.softmax(probs, b * c, c, labels[row]!, true);
+      loss += softmaxRow(probs, b * c, c, labels[row]!, true);
     }
     return loss;
   }
@@ -190,7 +167,7 @@ export class SparseRows {
       const off = b * c;
       this.logits(probs, off, row, y, c);
       const label = labels[row]!;
-      loss += SparseRows.softmax(probs, off, c, label, wantLoss);
+      loss += softmaxRow(probs, off, c, label, wantLoss);
       for (let p = 0; p < c; p++) {
         const sp = probs[off + p]!;
         scratch[p] = scale * (p === label ? sp - 1 : sp);
