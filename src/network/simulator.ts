@@ -37,7 +37,6 @@ export class Simulator {
   private readonly received: Vec[][][];
   private arrived = 0;
   private round = 0;
-  private scratch = new Float32Array(0);
   readonly bytesPerFloat: BytesPerFloat;
 
   constructor(
@@ -72,8 +71,7 @@ export class Simulator {
       slot = new Float64Array(payload.length);
       this.slots[i]![parity] = slot;
     }
-    if (this.scratch.length < payload.length) this.scratch = new Float32Array(payload.length);
-    roundThroughWire(payload, slot, this.bytesPerFloat, this.scratch);
+    roundThroughWire(payload, slot, this.bytesPerFloat);
     this.agentRound[i]!++;
     const done = new Promise<ReadonlyArray<Vec>>((resolve) => {
       this.waiting[i] = resolve;

@@ -17,10 +17,9 @@ export function checkBytesPerFloat(b: number): BytesPerFloat {
 
 /**
  * out ← payload as it arrives after the wire: a float64 copy for 8 bytes per
- * float, each value rounded to float32 for 4 (Math.fround, in one pass; the
- * optional `scratch` of earlier versions is accepted and unused).
+ * float, each value rounded to float32 for 4 (Math.fround, in one pass).
  */
-export function roundThroughWire(payload: Vec, out: Vec, bytesPerFloat: BytesPerFloat, _scratch?: Float32Array): void {
+export function roundThroughWire(payload: Vec, out: Vec, bytesPerFloat: BytesPerFloat): void {
   if (bytesPerFloat === 8) {
     out.set(payload);
     return;

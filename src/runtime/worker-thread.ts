@@ -43,7 +43,6 @@ const ctrl = new Int32Array(layout.control);
 const run = prepareRun(init.config);
 const neighbours = run.topology.graph.neighbours;
 const bytesPerFloat = checkBytesPerFloat(run.config.output.bytesPerFloat);
-const scratch = new Float32Array(cap);
 const comm = emptyCommCounters();
 const hosted = [...init.ids].sort((a, b) => a - b);
 
@@ -98,7 +97,7 @@ function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
   const parity = round & 1;
   const k = i * 2 + parity;
   // The same rounding as the simulator (a value as the wire would carry it), so the iterates match bit for bit.
-  roundThroughWire(payload, slots.subarray(k * cap, k * cap + payload.length), bytesPerFloat, scratch);
+  roundThroughWire(payload, slots.subarray(k * cap, k * cap + payload.length), bytesPerFloat);
   lengths[k] = payload.length;
   sentRound.set(i, round + 1);
   const done = new Promise<ReadonlyArray<Vec>>((resolve, reject) => waiting.set(i, { resolve, reject }));
