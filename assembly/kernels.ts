@@ -411,22 +411,51 @@ const NR: i32 = 4;
 const KC: i32 = 256;
 
 // panel[p·4 + r] ← X[row(i0 + r), p0 + p] for r < 4 (0 for i0 + r ≥ n), p < kc.
+// Full blocks go two values of p at a time: 2 × 2 transposes of row pairs.
 function packAlongRows(panel: usize, x: usize, ld: i32, rows: usize, useRows: i32, i0: i32, n: i32, p0: i32, kc: i32): void {
-  const step: usize = 32;
+  const ldBytes = <usize>ld << 3;
+  const col = <usize>p0 << 3;
+  if (i0 + 4 <= n) {
+    const s0 = x + <usize>rowOf(rows, useRows, i0) * ldBytes + col;
+    const s1 = x + <usize>rowOf(rows, useRows, i0 + 1) * ldBytes + col;
+    const s2 = x + <usize>rowOf(rows, useRows, i0 + 2) * ldBytes + col;
+    const s3 = x + <usize>rowOf(rows, useRows, i0 + 3) * ldBytes + col;
+    let dst = panel;
+    let o: usize = 0;
+    const end2 = <usize>(kc & ~1) << 3;
+    for (; o < end2; o += 16) {
+      const a0 = v128.load(s0 + o);
+      const a1 = v128.load(s1 + o);
+      const a2 = v128.load(s2 + o);
+      const a3 = v128.load(s3 + o);
+      v128.store(dst, v128.shuffle<f64>(a0, a1, 0, 2));
+      v128.store(dst, v128.shuffle<f64>(a2, a3, 0, 2), 16);
+      v128.store(dst, v128.shuffle<f64>(a0, a1, 1, 3), 32);
+      v128.store(dst, v128.shuffle<f64>(a2, a3, 1, 3), 48);
+      dst += 64;
+    }
+    if (kc & 1) {
+      store<f64>(dst, load<f64>(s0 + o));
+      store<f64>(dst, load<f64>(s1 + o), 8);
+      store<f64>(dst, load<f64>(s2 + o), 16);
+      store<f64>(dst, load<f64>(s3 + o), 24);
+    }
+    return;
+  }
   for (let r = 0; r < 4; r++) {
     const i = i0 + r;
     let dst = panel + (<usize>r << 3);
     if (i < n) {
-      let src = x + ((<usize>rowOf(rows, useRows, i) * <usize>ld + <usize>p0) << 3);
+      let src = x + <usize>rowOf(rows, useRows, i) * ldBytes + col;
       for (let p = 0; p < kc; p++) {
         store<f64>(dst, load<f64>(src));
-        dst += step;
+        dst += 32;
         src += 8;
       }
     } else {
       for (let p = 0; p < kc; p++) {
         store<f64>(dst, 0);
-        dst += step;
+        dst += 32;
       }
     }
   }
