@@ -258,7 +258,7 @@ class WasmKernels implements RowKernels {
 
   gatherGemm = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void => {
     const aAt = this.place(a);
-    const o = this.layout(count * c, d * c, c * d, 0, rows === null ? 0 : count);
+    const o = this.layout(count * c, d * c, c * d + 2, 0, rows === null ? 0 : count);
     const oAt = o[0]!, yAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
     this.putF64(y, d * c, yAt);
     this.putRows(rAt, rows, count);
@@ -268,7 +268,7 @@ class WasmKernels implements RowKernels {
 
   gatherGemmTAcc = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void => {
     const aAt = this.place(a);
-    const o = this.layout(d * c, count * c, c * d + 2 * c, 0, rows === null ? 0 : count);
+    const o = this.layout(d * c, count * c, c * d + 2 * c + 2, 0, rows === null ? 0 : count);
     const oAt = o[0]!, rrAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
     this.putF64(out, d * c, oAt);
     this.putF64(r, count * c, rrAt);
