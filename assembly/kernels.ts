@@ -899,14 +899,49 @@ export function gemmScratchLength(m: i32): i32 {
   return ((m + MR - 1) / MR) * MR * KC + KC * NR + MR * NR;
 }
 
-/** out (count × n) ← A[rows] · W: A row-major with k columns, W k × n. */
-export function gemm(out: usize, a: usize, k: i32, rows: usize, useRows: i32, count: i32, w: usize, n: i32, scratch: usize): void {
-  gemmBlocked(out, count, n, k, 0, a, k, rows, useRows, 0, w, n, 1, scratch);
+// Epilogue over C (M × N, row-major), in this order: C + 1·biasᵀ (bias ≠ 0,
+// N entries); then ReLU, v > 0 ? v : 0 (relu ≠ 0; NaN and −0 become +0);
+// then v where mask > 0, else +0 (mask ≠ 0, M × N) — the same values as the
+// scalar passes of the TypeScript reference.
+function epilogue(c: usize, M: i32, N: i32, bias: usize, relu: i32, mask: usize): void {
+  const zero = f64x2.splat(0);
+  const rowBytes = <usize>N << 3;
+  for (let i = 0; i < M; i++) {
+    const row = c + <usize>i * rowBytes;
+    const mrow = mask + <usize>i * rowBytes;
+    let j = 0;
+    for (; j + 1 < N; j += 2) {
+      const o = <usize>j << 3;
+      let v = v128.load(row + o);
+      if (bias) v = f64x2.add(v, v128.load(bias + o));
+      if (relu) v = v128.and(v, f64x2.gt(v, zero));
+      if (mask) v = v128.and(v, f64x2.gt(v128.load(mrow + o), zero));
+      v128.store(row + o, v);
+    }
+    if (j < N) {
+      const o = <usize>j << 3;
+      let v = load<f64>(row + o);
+      if (bias) v += load<f64>(bias + o);
+      if (relu) v = v > 0 ? v : 0;
+      if (mask && !(load<f64>(mrow + o) > 0)) v = 0;
+      store<f64>(row + o, v);
+    }
+  }
 }
 
-/** out (count × k) ← D · Wᵀ: D count × n, W k × n (never transposed in memory). */
-export function gemmNT(out: usize, d: usize, count: i32, n: i32, w: usize, k: i32, scratch: usize): void {
+/**
+ * out (count × n) ← A[rows] · W: A row-major with k columns, W k × n; then
+ * the epilogue: + bias (bias ≠ 0), ReLU (relu ≠ 0), ⊙ 1[mask > 0] (mask ≠ 0, count × n).
+ */
+export function gemm(out: usize, a: usize, k: i32, rows: usize, useRows: i32, count: i32, w: usize, n: i32, bias: usize, relu: i32, mask: usize, scratch: usize): void {
+  gemmBlocked(out, count, n, k, 0, a, k, rows, useRows, 0, w, n, 1, scratch);
+  if (bias || relu || mask) epilogue(out, count, n, bias, relu, mask);
+}
+
+/** out (count × k) ← D · Wᵀ: D count × n, W k × n (never transposed in memory); then ⊙ 1[mask > 0] (mask ≠ 0, count × k). */
+export function gemmNT(out: usize, d: usize, count: i32, n: i32, w: usize, k: i32, mask: usize, scratch: usize): void {
   gemmBlocked(out, count, k, n, 0, d, n, 0, 0, 0, w, n, 0, scratch);
+  if (mask) epilogue(out, count, k, 0, 0, mask);
 }
 
 /** G (k × n) += A[rows]ᵀ · D: A row-major with k columns, D count × n. */

@@ -23,9 +23,9 @@ export interface RowKernels {
   readonly softmaxPassRows: typeof softmaxPassRows;
   /** out ← A x for a row-major rows × cols matrix (entries in `a`). */
   readonly gemv: (out: Float64Array, a: Float64Array, rows: number, cols: number, x: Float64Array) => void;
-  /** out (count × n) ← A[rows] · W (A row-major with k columns, W k × n): the MLP layers' products (src/linalg/gemm.ts). */
+  /** out (count × n) ← A[rows] · W (A row-major with k columns, W k × n), then + bias, ReLU, ⊙ 1[mask > 0] where given: the MLP layers' products (src/linalg/gemm.ts). */
   readonly gemm: typeof gemm;
-  /** out (count × k) ← D · Wᵀ (D count × n, W k × n). */
+  /** out (count × k) ← D · Wᵀ (D count × n, W k × n), then ⊙ 1[mask > 0] where given. */
   readonly gemmNT: typeof gemmNT;
   /** G (k × n) += A[rows]ᵀ · D (A row-major with k columns, D count × n). */
   readonly gemmTNAcc: typeof gemmTNAcc;

@@ -30,8 +30,8 @@ interface Exports {
   gatherGemmTAcc(out: number, a: number, d: number, rows: number, useRows: number, count: number, r: number, c: number, s: number, scratch: number): void;
   gemv(out: number, a: number, rows: number, cols: number, x: number): void;
   gemmScratchLength(m: number): number;
-  gemm(out: number, a: number, k: number, rows: number, useRows: number, count: number, w: number, n: number, scratch: number): void;
-  gemmNT(out: number, d: number, count: number, n: number, w: number, k: number, scratch: number): void;
+  gemm(out: number, a: number, k: number, rows: number, useRows: number, count: number, w: number, n: number, bias: number, relu: number, mask: number, scratch: number): void;
+  gemmNT(out: number, d: number, count: number, n: number, w: number, k: number, mask: number, scratch: number): void;
   gemmTNAcc(g: number, a: number, k: number, rows: number, useRows: number, count: number, d: number, n: number, scratch: number): void;
 }
 
@@ -333,22 +333,29 @@ class WasmKernels implements RowKernels {
     this.getF64(out, rowCount, oAt);
   };
 
-  gemm = (out: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, w: Float64Array, n: number): void => {
+  gemm = (out: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, w: Float64Array, n: number, bias: Float64Array | null = null, relu = false, mask: Float64Array | null = null): void => {
     const aAt = this.place(a, 0, rows === null ? count * k : a.length);
-    const o = this.layout(count * n, k * n, this.ex.gemmScratchLength(count), 0, rows === null ? 0 : count);
-    const oAt = o[0]!, wAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    // Blocks: out; W then the bias; scratch; the mask.
+    const o = this.layout(count * n, k * n + (bias ? n : 0), this.ex.gemmScratchLength(count), mask ? count * n : 0, rows === null ? 0 : count);
+    const oAt = o[0]!, wAt = o[1]!, sAt = o[2]!, mAt = o[3]!, rAt = o[4]!;
+    const bAt = wAt + k * n * 8;
     this.putF64(w, k * n, wAt);
+    if (bias) this.putF64(bias, n, bAt);
+    if (mask) this.putF64(mask, count * n, mAt);
     this.putRows(rAt, rows, count);
-    this.ex.gemm(oAt, aAt, k, rAt, rows === null ? 0 : 1, count, wAt, n, sAt);
+    this.ex.gemm(oAt, aAt, k, rAt, rows === null ? 0 : 1, count, wAt, n, bias ? bAt : 0, relu ? 1 : 0, mask ? mAt : 0, sAt);
     this.getF64(out, count * n, oAt);
   };
 
-  gemmNT = (out: Float64Array, d: Float64Array, count: number, n: number, w: Float64Array, k: number): void => {
-    const o = this.layout(count * k, count * n, k * n, this.ex.gemmScratchLength(count), 0);
-    const oAt = o[0]!, dAt = o[1]!, wAt = o[2]!, sAt = o[3]!;
+  gemmNT = (out: Float64Array, d: Float64Array, count: number, n: number, w: Float64Array, k: number, mask: Float64Array | null = null): void => {
+    // Blocks: out; D then W; scratch; the mask.
+    const o = this.layout(count * k, count * n + k * n, this.ex.gemmScratchLength(count), mask ? count * k : 0, 0);
+    const oAt = o[0]!, dAt = o[1]!, sAt = o[2]!, mAt = o[3]!;
+    const wAt = dAt + count * n * 8;
     this.putF64(d, count * n, dAt);
     this.putF64(w, k * n, wAt);
-    this.ex.gemmNT(oAt, dAt, count, n, wAt, k, sAt);
+    if (mask) this.putF64(mask, count * k, mAt);
+    this.ex.gemmNT(oAt, dAt, count, n, wAt, k, mask ? mAt : 0, sAt);
     this.getF64(out, count * k, oAt);
   };
 
