@@ -61,6 +61,13 @@ export interface PreparedRun {
   readonly init: { readonly x: Vec; readonly y: Vec; readonly z: Vec };
 }
 
+/**
+ * What building agents needs (src/runtime/agent.ts): a prepared run without
+ * its topology, whose problem need hold only the oracles of the agents built
+ * (a worker thread's part, src/runtime/worker-part.ts).
+ */
+export type AgentsRun = Omit<PreparedRun, 'topology'>;
+
 function initVector(value: RunConfig['init']['x'], n: number, field: string, what: string, seed: number): Vec {
   if (value === undefined) return new Float64Array(n);
   if (typeof value === 'number') return new Float64Array(n).fill(value);

@@ -7,6 +7,7 @@
  * DBO_KERNELS=ts|wasm chooses explicitly.
  */
 import { softmaxForwardRows, softmaxGradientRows, softmaxHvpRows } from './fused.ts';
+import { gemm, gemmNT, gemmTNAcc } from './gemm.ts';
 import { gatherGemm, gatherGemmTAcc, gemv } from './matrix.ts';
 import { wasmKernels } from './wasm/index.ts';
 
@@ -20,6 +21,12 @@ export interface RowKernels {
   readonly softmaxHvpRows: typeof softmaxHvpRows;
   /** out ← A x for a row-major rows × cols matrix (entries in `a`). */
   readonly gemv: (out: Float64Array, a: Float64Array, rows: number, cols: number, x: Float64Array) => void;
+  /** out (count × n) ← A[rows] · W (A row-major with k columns, W k × n), then + bias, ReLU, ⊙ 1[mask > 0] where given: the MLP layers' products (src/linalg/gemm.ts). */
+  readonly gemm: typeof gemm;
+  /** out (count × k) ← D · Wᵀ (D count × n, W k × n), then ⊙ 1[mask > 0] where given. */
+  readonly gemmNT: typeof gemmNT;
+  /** G (k × n) += A[rows]ᵀ · D (A row-major with k columns, D count × n). */
+  readonly gemmTNAcc: typeof gemmTNAcc;
 }
 
 export const tsKernels: RowKernels = {
@@ -30,6 +37,9 @@ export const tsKernels: RowKernels = {
   softmaxGradientRows,
   softmaxHvpRows,
   gemv: (out, a, rows, cols, x) => gemv(out, { rows, cols, data: a }, x),
+  gemm,
+  gemmNT,
+  gemmTNAcc,
 };
 
 function initial(): RowKernels {

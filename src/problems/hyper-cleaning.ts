@@ -22,11 +22,11 @@
  */
 import type { Dataset } from '../data/dataset.ts';
 import { DboError } from '../errors.ts';
-import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
+import { kernels, pinTable } from '../linalg/kernels.ts';
 import { softmaxJacobianApply } from '../linalg/softmax.ts';
 import type { Vec } from '../linalg/vector.ts';
 import { Rng } from '../random/rng.ts';
-import { accumulateLayerGradient, backpropagate, correctRows, kernelScratch, LayerRange, layerForward, reluMask, softmaxRows, timesTransposed, type KernelScratch } from './mlp.ts';
+import { accumulateLayerGradient, backpropagate, correctRows, LayerRange, layerForward, reluMask, softmaxRows, timesTransposed } from './mlp.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
 
 const CHUNK = 128;
@@ -51,7 +51,6 @@ export class HyperCleaningOracle implements AgentOracle {
   private readonly L: number;
   private readonly c: number;
   private readonly C: number;
-  private readonly ks: KernelScratch;
   private readonly rows = new Int32Array(CHUNK);
   private readonly weights = new Float64Array(CHUNK);
   private readonly losses = new Float64Array(CHUNK);
@@ -70,6 +69,10 @@ export class HyperCleaningOracle implements AgentOracle {
     totalTrain: number,
     options: HyperCleaningOptions,
   ) {
+    // The first layer reads minibatch rows straight from the feature tables: pinned, so that
+    // the WebAssembly kernels keep them resident instead of copying them per call.
+    pinTable(train.features);
+    pinTable(val.features);
     this.c = train.classes;
     this.sizes = [train.d, ...options.hidden, this.c];
     this.L = this.sizes.length - 1;
@@ -79,7 +82,6 @@ export class HyperCleaningOracle implements AgentOracle {
     this.C = options.C;
     this.upperSamples = val.n;
     this.lowerSamples = train.n;
-    this.ks = kernelScratch(this.sizes);
     const block = () => this.sizes.slice(1).map((w) => new Float64Array(CHUNK * w));
     this.acts = block();
     this.deltas = block();
@@ -107,7 +109,7 @@ export class HyperCleaningOracle implements AgentOracle {
     const p = this.layers.views(y);
     for (let j = 0; j < this.L; j++) {
       const input = j === 0 ? ds.features : this.acts[j - 1]!;
-      layerForward(this.acts[j]!, input, this.sizes[j]!, j === 0 ? this.rows : null, count, p[j]!, this.sizes[j + 1]!, j < this.L - 1, this.ks);
+      layerForward(this.acts[j]!, input, this.sizes[j]!, j === 0 ? this.rows : null, count, p[j]!, this.sizes[j + 1]!, j < this.L - 1);
     }
     softmaxRows(this.acts[this.L - 1]!, count, this.c, ds.labels, this.rows, this.losses);
   }
@@ -173,7 +175,7 @@ export class HyperCleaningOracle implements AgentOracle {
           outX[e]! += (s * (1 - s) * this.losses[r]!) / n;
         }
       this.outputDelta(ds, count);
-      backpropagate(this.sizes, params, grads, ds.features, this.rows, count, this.acts, this.deltas, this.L - 1, this.ks);
+      backpropagate(this.sizes, params, grads, ds.features, this.rows, count, this.acts, this.deltas, this.L - 1);
     });
   }
 
@@ -195,14 +197,15 @@ export class HyperCleaningOracle implements AgentOracle {
       const nIn = this.sizes[j]!;
       const nOut = this.sizes[j + 1]!;
       const out = this.racts[j]!;
-      // in · dW_j + db_j
-      layerForward(out, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, dv[j]!, nOut, false, this.ks);
+      // in · dW_j + db_j (then ReLU′ at once on the first layer, which has no R(in) term)
+      const hidden = j < this.L - 1;
+      layerForward(out, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, dv[j]!, nOut, false, j === 0 && hidden ? this.acts[0]! : null);
       if (j > 0) {
         // + R(in) · W_j
-        gatherGemm(this.rtmp, this.racts[j - 1]!, nIn, null, count, p[j]!.w, nOut, this.ks.scratch);
+        kernels().gemm(this.rtmp, this.racts[j - 1]!, nIn, null, count, p[j]!.w, nOut);
         for (let i = 0; i < count * nOut; i++) out[i]! += this.rtmp[i]!;
+        if (hidden) reluMask(out, this.acts[j]!, count * nOut);
       }
-      if (j < this.L - 1) reluMask(out, this.acts[j]!, count * nOut);
     }
   }
 
@@ -219,8 +222,7 @@ export class HyperCleaningOracle implements AgentOracle {
       this.setWeights(x, count, n);
       this.outputDelta(ds, count);
       for (let j = L - 1; j >= 1; j--) {
-        timesTransposed(this.deltas[j - 1]!, this.deltas[j]!, count, p[j]!.w, this.sizes[j]!, this.sizes[j + 1]!, this.ks);
-        reluMask(this.deltas[j - 1]!, this.acts[j - 1]!, count * this.sizes[j]!);
+        timesTransposed(this.deltas[j - 1]!, this.deltas[j]!, count, p[j]!.w, this.sizes[j]!, this.sizes[j + 1]!, this.acts[j - 1]!);
       }
       this.rForward(ds, y, v, count);
       // R δ_out = w J_p R o
@@ -233,14 +235,14 @@ export class HyperCleaningOracle implements AgentOracle {
       for (let j = L - 1; j >= 0; j--) {
         const nIn = this.sizes[j]!;
         const nOut = this.sizes[j + 1]!;
-        accumulateLayerGradient(rg[j]!, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, this.rdeltas[j]!, nOut, this.ks);
+        accumulateLayerGradient(rg[j]!, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, this.rdeltas[j]!, nOut);
         if (j === 0) break;
-        gatherGemmTAcc(rg[j]!.w, this.racts[j - 1]!, nIn, null, count, this.deltas[j]!, nOut, 1, this.ks.scratch);
-        timesTransposed(this.rdeltas[j - 1]!, this.rdeltas[j]!, count, p[j]!.w, nIn, nOut, this.ks);
-        timesTransposed(this.rtmp, this.deltas[j]!, count, dv[j]!.w, nIn, nOut, this.ks);
+        kernels().gemmTNAcc(rg[j]!.w, this.racts[j - 1]!, nIn, null, count, this.deltas[j]!, nOut);
+        // R δh = (R δ Wᵀ + δ dWᵀ) ⊙ 1[h > 0], masked term by term (the same values: both terms vanish where h ≤ 0)
+        timesTransposed(this.rdeltas[j - 1]!, this.rdeltas[j]!, count, p[j]!.w, nIn, nOut, this.acts[j - 1]!);
+        timesTransposed(this.rtmp, this.deltas[j]!, count, dv[j]!.w, nIn, nOut, this.acts[j - 1]!);
         const rdh = this.rdeltas[j - 1]!;
         for (let i = 0; i < count * nIn; i++) rdh[i]! += this.rtmp[i]!;
-        reluMask(rdh, this.acts[j - 1]!, count * nIn);
       }
     });
     for (let i = 0; i < v.length; i++) out[i]! += 2 * this.C * v[i]!;
@@ -277,6 +279,7 @@ export class HyperCleaningOracle implements AgentOracle {
   /** Argmax accuracy of the network y on a data set. */
   accuracy(y: Vec, ds: Dataset): number {
     if (ds.n === 0) return NaN;
+    pinTable(ds.features);
     let correct = 0;
     const full: Batch = { full: true, size: 0, indices: new Int32Array(0), seed: 0 };
     this.chunks(ds, full, (count) => {

@@ -23,12 +23,12 @@
  * weight and bias of x, y⁰ = 0, identical on all agents, from the run seed.
  */
 import type { Dataset } from '../data/dataset.ts';
-import { gatherGemmTAcc } from '../linalg/matrix.ts';
+import { kernels, pinTable } from '../linalg/kernels.ts';
 import { softmaxJacobianApply } from '../linalg/softmax.ts';
 import type { Vec } from '../linalg/vector.ts';
 import { Rng } from '../random/rng.ts';
 import { hessianByColumns, jacobianByColumns } from './matrices.ts';
-import { backpropagate, correctRows, kernelScratch, LayerRange, layerForward, reluMask, softmaxRows, timesTransposed, type KernelScratch, type LayerParams } from './mlp.ts';
+import { backpropagate, correctRows, LayerRange, layerForward, reluMask, softmaxRows, timesTransposed, type LayerParams } from './mlp.ts';
 import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
 
 const SLOTS = 4;
@@ -68,14 +68,12 @@ export class MlpMetaOracle implements AgentOracle {
   private clock = 0;
   /** Forward passes through the hidden layers so far (cache misses); for tests of the cache. */
   featurePasses = 0;
-  private readonly ks: KernelScratch;
   private readonly logits: Float64Array;
   private readonly losses: Float64Array;
   private readonly r: Float64Array;
   private readonly gh: Float64Array;
   private readonly ghTmp: Float64Array;
   private readonly deltas: Float64Array[];
-  private readonly headScratch: Float64Array;
 
   constructor(
     readonly upper: Dataset,
@@ -83,6 +81,10 @@ export class MlpMetaOracle implements AgentOracle {
     options: MlpMetaOptions,
   ) {
     const d = upper.d;
+    // The first layer reads minibatch rows straight from the feature tables: pinned, so that
+    // the WebAssembly kernels keep them resident instead of copying them per call.
+    pinTable(upper.features);
+    pinTable(lower.features);
     this.c = upper.classes;
     this.sizes = [d, ...options.hidden, this.c];
     this.k = options.hidden.length;
@@ -105,14 +107,12 @@ export class MlpMetaOracle implements AgentOracle {
       acts: options.hidden.map((h) => new Float64Array(rows * h)),
       stamp: 0,
     }));
-    this.ks = kernelScratch(this.sizes);
     this.logits = new Float64Array(rows * this.c);
     this.losses = new Float64Array(rows);
     this.r = new Float64Array(rows * this.c);
     this.gh = new Float64Array(rows * this.width);
     this.ghTmp = new Float64Array(rows * this.width);
     this.deltas = options.hidden.map((h) => new Float64Array(rows * h));
-    this.headScratch = new Float64Array(this.dy);
   }
 
   private data(level: 0 | 1): Dataset {
@@ -140,8 +140,8 @@ export class MlpMetaOracle implements AgentOracle {
     const rows = batch.full ? null : batch.indices;
     const params = this.xLayers.views(x);
     for (let j = 0; j < this.k; j++) {
-      if (j === 0) layerForward(s.acts[0]!, ds.features, this.sizes[0]!, rows, n, params[0]!, this.sizes[1]!, true, this.ks);
-      else layerForward(s.acts[j]!, s.acts[j - 1]!, this.sizes[j]!, null, n, params[j]!, this.sizes[j + 1]!, true, this.ks);
+      if (j === 0) layerForward(s.acts[0]!, ds.features, this.sizes[0]!, rows, n, params[0]!, this.sizes[1]!, true);
+      else layerForward(s.acts[j]!, s.acts[j - 1]!, this.sizes[j]!, null, n, params[j]!, this.sizes[j + 1]!, true);
     }
     s.valid = true;
     s.level = level;
@@ -157,7 +157,7 @@ export class MlpMetaOracle implements AgentOracle {
   private head(s: FeatureSlot, y: Vec, batch: Batch): number {
     const n = s.size;
     const top = s.acts[this.k - 1]!;
-    layerForward(this.logits, top, this.width, null, n, this.headLayer.views(y)[0]!, this.c, false, this.ks);
+    layerForward(this.logits, top, this.width, null, n, this.headLayer.views(y)[0]!, this.c, false);
     softmaxRows(this.logits, n, this.c, this.data(s.level).labels, batch.full ? null : batch.indices, this.losses);
     return n;
   }
@@ -191,8 +191,10 @@ export class MlpMetaOracle implements AgentOracle {
   private headProduct(out: Vec, top: Float64Array, n: number, rblock: Float64Array): void {
     out.fill(0);
     const wc = this.width * this.c;
-    gatherGemmTAcc(out, top, this.width, null, n, rblock, this.c, 1 / n, this.headScratch);
-    for (let r = 0; r < n; r++) for (let p = 0; p < this.c; p++) out[wc + p]! += rblock[r * this.c + p]! / n;
+    kernels().gemmTNAcc(out, top, this.width, null, n, rblock, this.c);
+    for (let r = 0; r < n; r++) for (let p = 0; p < this.c; p++) out[wc + p]! += rblock[r * this.c + p]!;
+    const inv = 1 / n;
+    for (let i = 0; i < wc + this.c; i++) out[i]! *= inv;
   }
 
   /** δo = (p − e)/… in this.logits (probabilities − one-hot). */
@@ -209,7 +211,7 @@ export class MlpMetaOracle implements AgentOracle {
     for (let i = 0; i < n * this.width; i++) top[i] = gh[i]! * inv;
     reluMask(top, s.acts[this.k - 1]!, n * this.width);
     outX.fill(0);
-    backpropagate(this.sizes, this.xLayers.views(x), this.xLayers.views(outX), this.data(s.level).features, batch.full ? null : batch.indices, n, s.acts, this.deltas, this.k - 1, this.ks);
+    backpropagate(this.sizes, this.xLayers.views(x), this.xLayers.views(outX), this.data(s.level).features, batch.full ? null : batch.indices, n, s.acts, this.deltas, this.k - 1);
   }
 
   private gradient(x: Vec, y: Vec, level: 0 | 1, batch: Batch, outX: Vec | null, outY: Vec): void {
@@ -220,7 +222,7 @@ export class MlpMetaOracle implements AgentOracle {
     this.headProduct(outY, top, n, this.logits);
     if (outX) {
       // δh = δo Vᵀ
-      timesTransposed(this.gh, this.logits, n, this.headLayer.views(y)[0]!.w, this.width, this.c, this.ks);
+      timesTransposed(this.gh, this.logits, n, this.headLayer.views(y)[0]!.w, this.width, this.c);
       this.backToX(s, x, batch, this.gh, outX);
     }
   }
@@ -236,7 +238,7 @@ export class MlpMetaOracle implements AgentOracle {
 
   /** r = h U + u into this.r, then J_p r in place (this.logits holds p). */
   private jacobianDirection(top: Float64Array, n: number, v: Vec): void {
-    layerForward(this.r, top, this.width, null, n, this.headLayer.views(v)[0]!, this.c, false, this.ks);
+    layerForward(this.r, top, this.width, null, n, this.headLayer.views(v)[0]!, this.c, false);
     softmaxJacobianApply(this.r, this.logits, this.r, n, this.c);
   }
 
@@ -256,8 +258,8 @@ export class MlpMetaOracle implements AgentOracle {
     this.jacobianDirection(top, n, v);
     this.subtractLabels(1, batch, n);
     // g_h = δo Uᵀ + (J_p r) Vᵀ
-    timesTransposed(this.gh, this.logits, n, this.headLayer.views(v)[0]!.w, this.width, this.c, this.ks);
-    timesTransposed(this.ghTmp, this.r, n, this.headLayer.views(y)[0]!.w, this.width, this.c, this.ks);
+    timesTransposed(this.gh, this.logits, n, this.headLayer.views(v)[0]!.w, this.width, this.c);
+    timesTransposed(this.ghTmp, this.r, n, this.headLayer.views(y)[0]!.w, this.width, this.c);
     for (let i = 0; i < n * this.width; i++) this.gh[i]! += this.ghTmp[i]!;
     this.backToX(s, x, batch, this.gh, out);
   }
@@ -273,6 +275,7 @@ export class MlpMetaOracle implements AgentOracle {
   /** Accuracy of the head y at x on a data set (allocates; for evaluations). */
   accuracy(x: Vec, y: Vec, ds: Dataset): number {
     if (ds.n === 0) return NaN;
+    pinTable(ds.features);
     const params = this.xLayers.views(x);
     const chunk = 1000;
     const acts = this.sizes.slice(1, this.k + 1).map((h) => new Float64Array(chunk * h));
@@ -285,10 +288,10 @@ export class MlpMetaOracle implements AgentOracle {
       const n = Math.min(chunk, ds.n - start);
       for (let r = 0; r < n; r++) rows[r] = start + r;
       for (let j = 0; j < this.k; j++) {
-        if (j === 0) layerForward(acts[0]!, ds.features, this.sizes[0]!, rows, n, params[0]!, this.sizes[1]!, true, this.ks);
-        else layerForward(acts[j]!, acts[j - 1]!, this.sizes[j]!, null, n, params[j]!, this.sizes[j + 1]!, true, this.ks);
+        if (j === 0) layerForward(acts[0]!, ds.features, this.sizes[0]!, rows, n, params[0]!, this.sizes[1]!, true);
+        else layerForward(acts[j]!, acts[j - 1]!, this.sizes[j]!, null, n, params[j]!, this.sizes[j + 1]!, true);
       }
-      layerForward(logits, acts[this.k - 1]!, this.width, null, n, head, this.c, false, this.ks);
+      layerForward(logits, acts[this.k - 1]!, this.width, null, n, head, this.c, false);
       correct += correctRows(logits, n, this.c, ds.labels, start);
     }
     return correct / ds.n;

@@ -9,13 +9,15 @@
  * `out = in · W + b` over row-major batches), followed by its bias b_j
  * (n_{j+1}). A parameter vector holds a contiguous range of layers in order.
  *
- * All products go through the gathered kernels of src/linalg/matrix.ts:
- * gatherGemm for `in · W` (the first layer reads the selected rows of the
- * data table directly) and gatherGemmTAcc for the weight gradients `inᵀ δ`.
- * Nothing is allocated per call: views of parameter vectors are cached per
- * vector object.
+ * All products go through the GEMM kernels of the active kernel set
+ * (`kernels()` of src/linalg/kernels.ts: the WebAssembly SIMD kernels, or the
+ * TypeScript reference of src/linalg/gemm.ts): `gemm` for `in · W` (the
+ * first layer reads the selected rows of the data table directly), `gemmNT`
+ * for `δ · Wᵀ` (W is never transposed in memory) and `gemmTNAcc` for the
+ * weight gradients `inᵀ δ`. Nothing is allocated per call: views of
+ * parameter vectors are cached per vector object.
  */
-import { gatherGemm, gatherGemmTAcc } from '../linalg/matrix.ts';
+import { kernels } from '../linalg/kernels.ts';
 import type { Vec } from '../linalg/vector.ts';
 import type { Rng } from '../random/rng.ts';
 
@@ -85,44 +87,14 @@ export class LayerRange {
   }
 }
 
-/** Largest n_j · n_{j+1} over the layers: the scratch size the kernels need. */
-export function maxLayerProduct(sizes: ReadonlyArray<number>): number {
-  let m = 0;
-  for (let j = 0; j + 1 < sizes.length; j++) m = Math.max(m, sizes[j]! * sizes[j + 1]!);
-  return m;
+/** out (count × nOut) ← in[rows] · W + b, then ReLU when `relu`; then ⊙ 1[mask > 0] when a mask (count × nOut) is given. `rows` null: the first `count` rows of `input`. */
+export function layerForward(out: Float64Array, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, p: LayerParams, nOut: number, relu: boolean, mask: Float64Array | null = null): void {
+  kernels().gemm(out, input, nIn, rows, count, p.w, nOut, p.b, relu, mask);
 }
 
-/** Buffers for the kernels: `scratch` and `wt` of maxLayerProduct(sizes) entries. */
-export interface KernelScratch {
-  readonly scratch: Float64Array;
-  readonly wt: Float64Array;
-}
-
-export function kernelScratch(sizes: ReadonlyArray<number>): KernelScratch {
-  const n = maxLayerProduct(sizes);
-  return { scratch: new Float64Array(n), wt: new Float64Array(n) };
-}
-
-/** out (count × nOut) ← in[rows] · W + b, then ReLU when `relu`. `rows` null: the first `count` rows of `input`. */
-export function layerForward(out: Float64Array, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, p: LayerParams, nOut: number, relu: boolean, ks: KernelScratch): void {
-  gatherGemm(out, input, nIn, rows, count, p.w, nOut, ks.scratch);
-  const b = p.b;
-  for (let r = 0; r < count; r++) {
-    const off = r * nOut;
-    if (relu)
-      for (let k = 0; k < nOut; k++) {
-        const v = out[off + k]! + b[k]!;
-        out[off + k] = v > 0 ? v : 0;
-      }
-    else for (let k = 0; k < nOut; k++) out[off + k]! += b[k]!;
-  }
-}
-
-/** out (count × nIn) ← d (count × nOut) · Wᵀ, for W stored nIn × nOut. */
-export function timesTransposed(out: Float64Array, d: Float64Array, count: number, w: Float64Array, nIn: number, nOut: number, ks: KernelScratch): void {
-  const wt = ks.wt;
-  for (let i = 0; i < nIn; i++) for (let k = 0; k < nOut; k++) wt[k * nIn + i] = w[i * nOut + k]!;
-  gatherGemm(out, d, nOut, null, count, wt, nIn, ks.scratch);
+/** out (count × nIn) ← d (count × nOut) · Wᵀ, for W stored nIn × nOut; then ⊙ 1[mask > 0] (ReLU′ of the layer below) when a mask (count × nIn) is given. */
+export function timesTransposed(out: Float64Array, d: Float64Array, count: number, w: Float64Array, nIn: number, nOut: number, mask: Float64Array | null = null): void {
+  kernels().gemmNT(out, d, count, nOut, w, nIn, mask);
 }
 
 /** Keeps entries of `d` where the ReLU output `h` is positive (ReLU′ = 1[a > 0] = 1[h > 0]). */
@@ -131,8 +103,8 @@ export function reluMask(d: Float64Array, h: Float64Array, n: number): void {
 }
 
 /** grad.W += inᵀ δ (in = input rows), grad.b += column sums of δ (count × nOut). */
-export function accumulateLayerGradient(grad: LayerParams, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, delta: Float64Array, nOut: number, ks: KernelScratch): void {
-  gatherGemmTAcc(grad.w, input, nIn, rows, count, delta, nOut, 1, ks.scratch);
+export function accumulateLayerGradient(grad: LayerParams, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, delta: Float64Array, nOut: number): void {
+  kernels().gemmTNAcc(grad.w, input, nIn, rows, count, delta, nOut);
   const gb = grad.b;
   for (let r = 0; r < count; r++) {
     const off = r * nOut;
@@ -156,16 +128,15 @@ export function backpropagate(
   acts: ReadonlyArray<Float64Array>,
   deltas: ReadonlyArray<Float64Array>,
   top: number,
-  ks: KernelScratch,
 ): void {
   for (let j = top; j >= 0; j--) {
     const nIn = sizes[j]!;
     const nOut = sizes[j + 1]!;
-    if (j === 0) accumulateLayerGradient(grads[0]!, table, nIn, rows, count, deltas[0]!, nOut, ks);
+    if (j === 0) accumulateLayerGradient(grads[0]!, table, nIn, rows, count, deltas[0]!, nOut);
     else {
-      accumulateLayerGradient(grads[j]!, acts[j - 1]!, nIn, null, count, deltas[j]!, nOut, ks);
-      timesTransposed(deltas[j - 1]!, deltas[j]!, count, params[j]!.w, nIn, nOut, ks);
-      reluMask(deltas[j - 1]!, acts[j - 1]!, count * nIn);
+      accumulateLayerGradient(grads[j]!, acts[j - 1]!, nIn, null, count, deltas[j]!, nOut);
+      // δ_{j−1} = (δ_j W_jᵀ) ⊙ 1[h_{j−1} > 0]
+      timesTransposed(deltas[j - 1]!, deltas[j]!, count, params[j]!.w, nIn, nOut, acts[j - 1]!);
     }
   }
 }

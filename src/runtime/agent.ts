@@ -6,7 +6,7 @@
  * build exactly the agents it hosts.
  */
 import type { AgentContext, AgentStateBase, AgentWorkspace, ConfiguredAlgorithm, StateView } from '../algorithms/types.ts';
-import type { PreparedRun } from '../experiments/runner.ts';
+import type { AgentsRun } from '../experiments/runner.ts';
 import { allFinite } from '../linalg/vector.ts';
 import type { AgentLink } from '../network/link.ts';
 import { deserializeState, serializeState } from '../algorithms/state.ts';
@@ -24,12 +24,12 @@ export interface HostedAgent {
   readonly workspace: AgentWorkspace;
 }
 
-function batchSizes(batch: PreparedRun['config']['problem']['batch']): AgentContext['batch'] {
+function batchSizes(batch: AgentsRun['config']['problem']['batch']): AgentContext['batch'] {
   return typeof batch === 'object' ? batch : { upper: batch, lower: batch };
 }
 
 /** The context of agent `id` of a prepared run, communicating through `link`. */
-export function agentContext(run: PreparedRun, id: number, link: AgentLink, oracle: CountingOracle): AgentContext {
+export function agentContext(run: AgentsRun, id: number, link: AgentLink, oracle: CountingOracle): AgentContext {
   const { config, problem } = run;
   return {
     id,
@@ -45,7 +45,7 @@ export function agentContext(run: PreparedRun, id: number, link: AgentLink, orac
 }
 
 /** Builds agent `id` of a prepared run from its own oracle alone, in its initial state. */
-export function buildAgent(run: PreparedRun, id: number, link: AgentLink): HostedAgent {
+export function buildAgent(run: AgentsRun, id: number, link: AgentLink): HostedAgent {
   if (!Number.isInteger(id) || id < 0 || id >= run.problem.m) throw new RangeError(`agent id ${id} is not in 0…${run.problem.m - 1}`);
   const oracle = new CountingOracle(run.problem.agents[id]!);
   const ctx = agentContext(run, id, link, oracle);
@@ -89,7 +89,7 @@ export class AgentGroup {
   readonly agents: ReadonlyArray<HostedAgent>;
 
   constructor(
-    readonly run: PreparedRun,
+    readonly run: AgentsRun,
     ids: ReadonlyArray<number>,
     link: (id: number) => AgentLink,
   ) {

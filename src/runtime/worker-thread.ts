@@ -1,10 +1,13 @@
 /**
- * One worker of the worker-thread runtime (see worker.ts). It prepares the
- * run from the resolved config alone, builds the agents it hosts by id, and
- * steps them in lockstep with the other workers: payloads go through shared
- * slots, one barrier per communication round, and one more at the end of each
- * iteration where the workers publish whether an iterate became non-finite
- * (so that every worker stops at the same iteration, as the simulator does).
+ * One worker of the worker-thread runtime (see worker.ts). It builds the
+ * agents it hosts from the part of the prepared run the main thread sent
+ * (worker-part.ts: their oracles, links and the shared start), or, for a
+ * problem whose oracles cannot be sent, prepares the run from the resolved
+ * config itself; then it steps them in lockstep with the other workers:
+ * payloads go through shared slots, one barrier per communication round, and
+ * one more at the end of each iteration where the workers publish whether an
+ * iterate became non-finite (so that every worker stops at the same
+ * iteration, as the simulator does).
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,12 +19,25 @@ import { checkBytesPerFloat, roundThroughWire } from '../network/wire.ts';
 import { AgentGroup } from './agent.ts';
 import { emptyCommCounters, type AgentCheckpoint } from './types.ts';
 import { barrier, CTRL_ABORT, CTRL_STOP, CTRL_WORKERS, REPORT_NONE, REPORT_STOP, type SharedLayout } from './worker-shared.ts';
+import { hostedRun, type HostedPart } from './worker-part.ts';
+
+/** A hosted agent's place in the topology: its neighbours (ascending) and its row of the mixing matrix. */
+export interface LinkSpec {
+  readonly neighbours: ReadonlyArray<number>;
+  readonly selfWeight: number;
+  readonly neighbourWeights: ReadonlyArray<number>;
+}
 
 export interface WorkerInit {
   readonly config: RunConfig;
+  /** Hosted agent ids, ascending. */
   readonly ids: ReadonlyArray<number>;
   readonly index: number;
   readonly layout: SharedLayout;
+  /** The hosted agents' links, in `ids` order. */
+  readonly links: ReadonlyArray<LinkSpec>;
+  /** The hosted agents' part of the prepared run; null: prepare the whole run from `config`. */
+  readonly part: HostedPart | null;
 }
 
 export type WorkerRequest =
@@ -40,11 +56,13 @@ const slots = new Float64Array(layout.payload);
 const lengths = new Int32Array(layout.lengths);
 const ctrl = new Int32Array(layout.control);
 
-const run = prepareRun(init.config);
-const neighbours = run.topology.graph.neighbours;
+const hosted = init.ids;
+for (let k = 1; k < hosted.length; k++) if (!(hosted[k]! > hosted[k - 1]!)) throw new Error('worker runtime: hosted agent ids must be ascending');
+const run = init.part ? hostedRun(init.config, hosted, init.part) : prepareRun(init.config);
+const neighbours: Array<ReadonlyArray<number>> = [];
+init.links.forEach((l, k) => (neighbours[hosted[k]!] = l.neighbours));
 const bytesPerFloat = checkBytesPerFloat(run.config.output.bytesPerFloat);
 const comm = emptyCommCounters();
-const hosted = [...init.ids].sort((a, b) => a - b);
 
 let round = 0;
 let arrived = 0;
@@ -107,17 +125,10 @@ function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
 }
 
 const links = new Map<number, AgentLink>();
-for (const i of hosted) {
-  const nb = neighbours[i]!;
-  const mix = run.topology.mixing;
-  links.set(i, {
-    id: i,
-    neighbours: nb,
-    selfWeight: mix.self[i]!,
-    neighbourWeights: Array.from(mix.values.subarray(mix.rowStart[i]!, mix.rowStart[i + 1]!)),
-    exchange: (payload: Vec) => exchange(i, payload),
-  });
-}
+init.links.forEach((l, k) => {
+  const i = hosted[k]!;
+  links.set(i, { id: i, neighbours: l.neighbours, selfWeight: l.selfWeight, neighbourWeights: l.neighbourWeights, exchange: (payload: Vec) => exchange(i, payload) });
+});
 const group = new AgentGroup(run, hosted, (id) => links.get(id)!);
 let iteration = 0;
 

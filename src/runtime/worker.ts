@@ -1,11 +1,12 @@
 /**
  * The worker-thread runtime: agents partitioned over worker threads in
  * contiguous id blocks, payloads in SharedArrayBuffer slots, one barrier per
- * communication round (never a message per vector). Each worker prepares the
- * run from the resolved config and builds its agents from their ids alone, so
- * every agent computes exactly what it computes in the simulator, and the
- * rows are the simulator's bit for bit (elapsed time aside). Messages to the
- * workers happen only at evaluation points: advance, snapshot, counters.
+ * communication round (never a message per vector). The main thread prepares
+ * the run once and sends each worker its agents' part (worker-part.ts: their
+ * oracles' data, links and the shared start); the worker builds those agents
+ * alone, so every agent computes exactly what it computes in the simulator,
+ * and the rows are the simulator's bit for bit (elapsed time aside). Messages
+ * to the workers happen only at evaluation points: advance, snapshot, counters.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,7 @@ import type { PreparedRun } from '../experiments/runner.ts';
 import { addCounts, emptyCounts, type OracleCounts } from '../problems/counting.ts';
 import { addCommCounters, checkCheckpointAgents, emptyCommCounters, mergeCommCounters, type AdvanceResult, type AgentCheckpoint, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
 import { allocateShared, CTRL_STOP, slotCapacity } from './worker-shared.ts';
+import { hostedPart } from './worker-part.ts';
 import type { WorkerInit, WorkerRequest } from './worker-thread.ts';
 
 /** Default thread count: the cores this process may use. */
@@ -32,6 +34,11 @@ export function partitionAgents(m: number, workers: number): number[][] {
     out.push(Array.from({ length: hi - lo }, (_, k) => lo + k));
   }
   return out;
+}
+
+export interface WorkerRuntimeOptions {
+  /** Every worker prepares the whole run from the config, as for a problem whose oracles cannot be sent (for tests of that path). */
+  readonly prepareInWorkers?: boolean;
 }
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: string; stack?: string };
@@ -61,15 +68,18 @@ export class WorkerRuntime implements Runtime {
   ) {}
 
   /** Starts `threads` workers (at most one per agent) for a prepared run and waits until each has built its agents. */
-  static async create(run: PreparedRun, threads: number = defaultThreads()): Promise<WorkerRuntime> {
+  static async create(run: PreparedRun, threads: number = defaultThreads(), options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
     refuseFaults(run.config.faults, 'worker');
     const m = run.problem.m;
     const n = Math.max(1, Math.min(threads, m));
     const layout = allocateShared(m, n, slotCapacity(run.problem.dx, run.problem.dy));
     const blocks = partitionAgents(m, n);
     const pending: Array<((r: Reply) => void) | null> = new Array(n).fill(null);
+    const { neighbours } = run.topology.graph;
+    const mix = run.topology.mixing;
     const workers = blocks.map((ids, index) => {
-      const data: WorkerInit = { config: run.config, ids, index, layout };
+      const links = ids.map((i) => ({ neighbours: neighbours[i]!, selfWeight: mix.self[i]!, neighbourWeights: Array.from(mix.values.subarray(mix.rowStart[i]!, mix.rowStart[i + 1]!)) }));
+      const data: WorkerInit = { config: run.config, ids, index, layout, links, part: options.prepareInWorkers ? null : hostedPart(run, ids) };
       return startWorker(data);
     });
     const rt = new WorkerRuntime(m, workers, blocks, pending, new Int32Array(layout.control));

@@ -1,17 +1,20 @@
 /**
  * The worker-thread runtime gives the simulator's metrics.jsonl bit for bit
  * (elapsed time aside), for every registered algorithm, with 2 and 3
- * workers, and stops at the same iteration when a run diverges.
+ * workers, whether the workers rebuild their agents' oracles from the data
+ * the main thread sent or prepare the whole run themselves, and stops at the
+ * same iteration when a run diverges.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGORITHMS } from '../../src/algorithms/registry.ts';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
 import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
 import { execute, prepareRun } from '../../src/experiments/runner.ts';
 import { partitionAgents, WorkerRuntime, workerRuntimeFactory } from '../../src/runtime/worker.ts';
+import { hostedPart } from '../../src/runtime/worker-part.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
 
 const root = tempDir('dbo-worker-test-');
@@ -62,6 +65,31 @@ test('worker threads on a 2-D torus with trace: same rows and the same trace', a
   const par = await runToDirectory(c, join(root, 'torus-par'), { runtime: workerRuntimeFactory(2)! });
   assert.deepEqual(rows(par.dir), rows(ref.dir));
   assert.equal(readFileSync(join(par.dir, 'trace.jsonl'), 'utf8'), readFileSync(join(ref.dir, 'trace.jsonl'), 'utf8'));
+});
+
+test('logistic HPO (dense synthetic rows, sparse a9a rows, binary MNIST): workers rebuild their agents from the data sent and give the simulator’s rows', async (t) => {
+  const a9a = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'libsvm', 'a9a');
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['synthetic', { problem: { type: 'logreg-hpo', data: { source: 'seed000-synthetic', trainPerAgent: 6, valPerAgent: 5, testPerAgent: 4, features: 7 }, batch: 3 } }],
+    ['mnist', { problem: { type: 'binary-logreg-hpo', data: { source: 'mnist', digits: [0, 1], trainPerAgent: 5, valPerAgent: 5 }, reduction: 'mean', batch: 'full' }, algorithm: { name: 'l-pdbo' } }],
+  ];
+  if (existsSync(a9a)) cases.push(['a9a', { problem: { type: 'logreg-hpo', data: { source: 'libsvm', file: a9a, testFile: `${a9a}.t` }, split: { valFraction: 0.3 }, partition: { type: 'iid' }, batch: 10 } }]);
+  else t.diagnostic('a9a case skipped: ../shared/data/libsvm/a9a not found');
+  for (const [name, over] of cases) {
+    const c = config('d-soba', { topology: { type: 'ring', agents: 5 }, iterations: 8, ...over });
+    assert.ok(hostedPart(prepareRun(c), [0, 1]) !== null, `${name}: the oracles are sent, not prepared again`);
+    const ref = await runToDirectory(c, join(root, `logreg-ref-${name}`));
+    const par = await runToDirectory(c, join(root, `logreg-par-${name}`), { runtime: workerRuntimeFactory(2)! });
+    assert.equal(par.status, 'completed', name);
+    assert.deepEqual(rows(par.dir), rows(ref.dir), name);
+  }
+});
+
+test('workers that prepare the whole run themselves (problems whose oracles are not sent) give the same rows', async () => {
+  const c = config('d-soba');
+  const ref = await runToDirectory(c, join(root, 'prep-ref'));
+  const par = await runToDirectory(c, join(root, 'prep-par'), { runtime: (run) => WorkerRuntime.create(run, 2, { prepareInWorkers: true }) });
+  assert.deepEqual(rows(par.dir), rows(ref.dir));
 });
 
 test('a diverging run stops at the same iteration with the same message on worker threads', async () => {

@@ -23,6 +23,10 @@ interface Exports {
   gatherGemm(out: number, a: number, d: number, rows: number, useRows: number, count: number, y: number, c: number, scratch: number): void;
   gatherGemmTAcc(out: number, a: number, d: number, rows: number, useRows: number, count: number, r: number, c: number, s: number, scratch: number): void;
   gemv(out: number, a: number, rows: number, cols: number, x: number): void;
+  gemmScratchLength(m: number): number;
+  gemm(out: number, a: number, k: number, rows: number, useRows: number, count: number, w: number, n: number, bias: number, relu: number, mask: number, scratch: number): void;
+  gemmNT(out: number, d: number, count: number, n: number, w: number, k: number, mask: number, scratch: number): void;
+  gemmTNAcc(g: number, a: number, k: number, rows: number, useRows: number, count: number, d: number, n: number, scratch: number): void;
 }
 
 const PAGE = 65536;
@@ -133,12 +137,13 @@ class WasmKernels implements RowKernels {
    * Call `place` for every table of a call before `layout`: staging may grow
    * the memory, and `layout` refreshes the views last.
    */
-  private place(arr: Resident, slot: 0 | 1 = 0): number {
+  private place(arr: Resident, slot: 0 | 1 = 0, used: number = arr.length): number {
     // Resident tables first: one WeakMap lookup on the common path.
     const known = this.resident.get(arr);
     if (known !== undefined) return known;
     if (!isPinned(arr)) {
-      const bytes = arr.length * arr.BYTES_PER_ELEMENT;
+      // Only the first `used` entries of an unpinned table are read by the call.
+      const bytes = used * arr.BYTES_PER_ELEMENT;
       if (bytes > this.stageBytes[slot]!) {
         if (this.stageBytes[slot]! > 0) this.heap.release(this.stageAt[slot]!, this.stageBytes[slot]!);
         this.stageBytes[slot] = Math.max(bytes, 2 * this.stageBytes[slot]!, 1 << 16);
@@ -146,8 +151,9 @@ class WasmKernels implements RowKernels {
       }
       this.refresh();
       const at = this.stageAt[slot]!;
-      if (arr instanceof Float64Array) this.f64.set(arr, at >> 3);
-      else this.i32.set(arr, at >> 2);
+      const part = used === arr.length ? arr : arr.subarray(0, used);
+      if (part instanceof Float64Array) this.f64.set(part, at >> 3);
+      else this.i32.set(part, at >> 2);
       return at;
     }
     const bytes = arr.length * arr.BYTES_PER_ELEMENT;
@@ -252,7 +258,7 @@ class WasmKernels implements RowKernels {
 
   gatherGemm = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void => {
     const aAt = this.place(a);
-    const o = this.layout(count * c, d * c, c * d, 0, rows === null ? 0 : count);
+    const o = this.layout(count * c, d * c, c * d + 2, 0, rows === null ? 0 : count);
     const oAt = o[0]!, yAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
     this.putF64(y, d * c, yAt);
     this.putRows(rAt, rows, count);
@@ -262,7 +268,7 @@ class WasmKernels implements RowKernels {
 
   gatherGemmTAcc = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, r: Float64Array, c: number, s: number): void => {
     const aAt = this.place(a);
-    const o = this.layout(d * c, count * c, c * d + 2 * c, 0, rows === null ? 0 : count);
+    const o = this.layout(d * c, count * c, c * d + 2 * c + 2, 0, rows === null ? 0 : count);
     const oAt = o[0]!, rrAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
     this.putF64(out, d * c, oAt);
     this.putF64(r, count * c, rrAt);
@@ -279,6 +285,43 @@ class WasmKernels implements RowKernels {
     this.putF64(x, cols, xAt);
     this.ex.gemv(oAt, aAt, rowCount, cols, xAt);
     this.getF64(out, rowCount, oAt);
+  };
+
+  gemm = (out: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, w: Float64Array, n: number, bias: Float64Array | null = null, relu = false, mask: Float64Array | null = null): void => {
+    const aAt = this.place(a, 0, rows === null ? count * k : a.length);
+    // Blocks: out; W then the bias; scratch; the mask.
+    const o = this.layout(count * n, k * n + (bias ? n : 0), this.ex.gemmScratchLength(count), mask ? count * n : 0, rows === null ? 0 : count);
+    const oAt = o[0]!, wAt = o[1]!, sAt = o[2]!, mAt = o[3]!, rAt = o[4]!;
+    const bAt = wAt + k * n * 8;
+    this.putF64(w, k * n, wAt);
+    if (bias) this.putF64(bias, n, bAt);
+    if (mask) this.putF64(mask, count * n, mAt);
+    this.putRows(rAt, rows, count);
+    this.ex.gemm(oAt, aAt, k, rAt, rows === null ? 0 : 1, count, wAt, n, bias ? bAt : 0, relu ? 1 : 0, mask ? mAt : 0, sAt);
+    this.getF64(out, count * n, oAt);
+  };
+
+  gemmNT = (out: Float64Array, d: Float64Array, count: number, n: number, w: Float64Array, k: number, mask: Float64Array | null = null): void => {
+    // Blocks: out; D then W; scratch; the mask.
+    const o = this.layout(count * k, count * n + k * n, this.ex.gemmScratchLength(count), mask ? count * k : 0, 0);
+    const oAt = o[0]!, dAt = o[1]!, sAt = o[2]!, mAt = o[3]!;
+    const wAt = dAt + count * n * 8;
+    this.putF64(d, count * n, dAt);
+    this.putF64(w, k * n, wAt);
+    if (mask) this.putF64(mask, count * k, mAt);
+    this.ex.gemmNT(oAt, dAt, count, n, wAt, k, mask ? mAt : 0, sAt);
+    this.getF64(out, count * k, oAt);
+  };
+
+  gemmTNAcc = (g: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, d: Float64Array, n: number): void => {
+    const aAt = this.place(a, 0, rows === null ? count * k : a.length);
+    const o = this.layout(k * n, count * n, this.ex.gemmScratchLength(k), 0, rows === null ? 0 : count);
+    const gAt = o[0]!, dAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    this.putF64(g, k * n, gAt);
+    this.putF64(d, count * n, dAt);
+    this.putRows(rAt, rows, count);
+    this.ex.gemmTNAcc(gAt, aAt, k, rAt, rows === null ? 0 : 1, count, dAt, n, sAt);
+    this.getF64(g, k * n, gAt);
   };
 }
 
