@@ -56,16 +56,6 @@ function passBuffers(scratch: number, probs: number): typeof pass {
   return pass;
 }
 
-/**
- * Fused oracle paths: ∇_Y g and the HVP on the same lower-level samples share
- * S = softmax(A_B Y). Every pass over the training rows leaves S in a cache
- * keyed by the contents of Y and of the selected rows, so an HVP (or a
- * sequence of HVPs, as in the evaluators' CG solves) at the Y and batch of
- * the preceding ∇_y g reuses S instead of recomputing the forward product.
- * The cache compares contents, not identities, so it is exact: it can only
- * return the probabilities a fresh computation would give. Callers still make
- * (and the counting wrapper still counts) every oracle call.
- */
 /** e^x and the x it was computed at (valid once `valid`). */
 interface ExpCache {
   readonly exp: Float64Array;
@@ -89,6 +79,16 @@ function expCacheOf(d: number): ExpCache {
   return c;
 }
 
+/**
+ * Fused oracle paths: ∇_Y g and the HVP on the same lower-level samples share
+ * S = softmax(A_B Y). Every pass over the training rows leaves S in a cache
+ * keyed by the contents of Y and of the selected rows, so an HVP (or a
+ * sequence of HVPs, as in the evaluators' CG solves) at the Y and batch of
+ * the preceding ∇_y g reuses S instead of recomputing the forward product.
+ * The cache compares contents, not identities, so it is exact: it can only
+ * return the probabilities a fresh computation would give. Callers still make
+ * (and the counting wrapper still counts) every oracle call.
+ */
 export class LogregHpoOracle implements AgentOracle {
   readonly dx: number;
   readonly dy: number;
