@@ -56,6 +56,29 @@ function passBuffers(scratch: number, probs: number): typeof pass {
   return pass;
 }
 
+/** e^x and the x it was computed at (valid once `valid`). */
+interface ExpCache {
+  readonly exp: Float64Array;
+  readonly of: Float64Array;
+  valid: boolean;
+}
+
+const expCaches = new Map<number, ExpCache>();
+
+/**
+ * The e^x cache of every oracle with d features in this thread. e^x depends
+ * on x alone and every use of it is synchronous, so one cache, compared by
+ * contents, serves all agents exactly: within an iteration an agent's ∇_y g,
+ * HVP and JVP share one exponential pass as before, evaluations at x̄ share one
+ * across agents, and a run of many agents keeps one pair of d-vectors in
+ * cache instead of streaming a pair per agent.
+ */
+function expCacheOf(d: number): ExpCache {
+  let c = expCaches.get(d);
+  if (!c) expCaches.set(d, (c = { exp: new Float64Array(d), of: new Float64Array(d), valid: false }));
+  return c;
+}
+
 /**
  * Fused oracle paths: ∇_Y g and the HVP on the same lower-level samples share
  * S = softmax(A_B Y). Every pass over the training rows leaves S in a cache
@@ -82,11 +105,9 @@ export class LogregHpoOracle implements AgentOracle {
   private readonly probsRows: Int32Array;
   private probsCount = -1;
   private probsFull = false;
-  /** e^x and a per-feature scratch vector. */
-  private readonly expX: Float64Array;
-  /** The x whose e^x expX holds (valid once expValid). */
-  private readonly expOf: Float64Array;
-  private expValid = false;
+  /** e^x of the last x seen by any oracle of this d (shared, see expCacheOf). */
+  private readonly expCache: ExpCache;
+  /** A per-feature scratch vector. */
   private readonly rowTmp: Float64Array;
   /** Kernel scratch (transposed parameters and accumulators). */
   private readonly scratch: Float64Array;
@@ -112,8 +133,7 @@ export class LogregHpoOracle implements AgentOracle {
     this.probsY = new Float64Array(this.dy);
     this.probsRows = new Int32Array(train.n);
     this.scratch = new Float64Array(fusedScratchLength(this.d, this.c));
-    this.expX = new Float64Array(this.d);
-    this.expOf = new Float64Array(this.d);
+    this.expCache = expCacheOf(this.d);
     this.rowTmp = new Float64Array(this.d);
     // Data sets are never written again: kernels may keep them resident.
     for (const ds of [train, val]) {
@@ -207,15 +227,16 @@ export class LogregHpoOracle implements AgentOracle {
    * share one exponential pass (comparing is much cheaper than exp).
    */
   private weights(x: Vec): Vec {
-    const last = this.expOf;
-    let same = this.expValid;
+    const cache = this.expCache;
+    const last = cache.of;
+    let same = cache.valid;
     if (same) for (let q = 0; q < last.length; q++) if (x[q] !== last[q]) { same = false; break; }
     if (!same) {
-      expInto(this.expX, x);
+      expInto(cache.exp, x);
       last.set(x);
-      this.expValid = true;
+      cache.valid = true;
     }
-    return this.expX;
+    return cache.exp;
   }
 
   private regularizer(x: Vec, y: Vec): number {
