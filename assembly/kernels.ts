@@ -370,6 +370,307 @@ export function softmaxHvpRows(out: usize, probs: usize, a: usize, d: i32, rows:
   transposeBack(out, acc, d, c, 0);
 }
 
+// Two parameter matrices at once over two rows: dA0[p] ← a0 · btA_p,
+// dA1[p] ← a1 · btA_p, dB0[p] ← a0 · btB_p, dB1[p] ← a1 · btB_p (btA, btB
+// c × d). Each sum runs in exactly dotsInto2's order (lane pairs over q, the
+// two lanes added, then the odd q), so the results equal two dotsInto2 calls
+// bit for bit; each load of a row serves both matrices.
+function dotsInto2x2(dA0: usize, dA1: usize, dB0: usize, dB1: usize, a0: usize, a1: usize, btA: usize, btB: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  let p = 0;
+  for (; p + 1 < c; p += 2) {
+    const ya = btA + <usize>p * rowBytes;
+    const yb = ya + rowBytes;
+    const za = btB + <usize>p * rowBytes;
+    const zb = za + rowBytes;
+    let a00 = f64x2.splat(0);
+    let a01 = f64x2.splat(0);
+    let a10 = f64x2.splat(0);
+    let a11 = f64x2.splat(0);
+    let b00 = f64x2.splat(0);
+    let b01 = f64x2.splat(0);
+    let b10 = f64x2.splat(0);
+    let b11 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      const y0 = v128.load(ya + o);
+      const y1 = v128.load(yb + o);
+      a00 = f64x2.add(a00, f64x2.mul(x0, y0));
+      a01 = f64x2.add(a01, f64x2.mul(x0, y1));
+      a10 = f64x2.add(a10, f64x2.mul(x1, y0));
+      a11 = f64x2.add(a11, f64x2.mul(x1, y1));
+      const z0 = v128.load(za + o);
+      const z1 = v128.load(zb + o);
+      b00 = f64x2.add(b00, f64x2.mul(x0, z0));
+      b01 = f64x2.add(b01, f64x2.mul(x0, z1));
+      b10 = f64x2.add(b10, f64x2.mul(x1, z0));
+      b11 = f64x2.add(b11, f64x2.mul(x1, z1));
+    }
+    let r00 = hsum(a00);
+    let r01 = hsum(a01);
+    let r10 = hsum(a10);
+    let r11 = hsum(a11);
+    let t00 = hsum(b00);
+    let t01 = hsum(b01);
+    let t10 = hsum(b10);
+    let t11 = hsum(b11);
+    if (q < d) {
+      const o = <usize>q << 3;
+      const x0 = load<f64>(a0 + o);
+      const x1 = load<f64>(a1 + o);
+      const y0 = load<f64>(ya + o);
+      const y1 = load<f64>(yb + o);
+      const z0 = load<f64>(za + o);
+      const z1 = load<f64>(zb + o);
+      r00 += x0 * y0;
+      r01 += x0 * y1;
+      r10 += x1 * y0;
+      r11 += x1 * y1;
+      t00 += x0 * z0;
+      t01 += x0 * z1;
+      t10 += x1 * z0;
+      t11 += x1 * z1;
+    }
+    const po = <usize>p << 3;
+    store<f64>(dA0 + po, r00);
+    store<f64>(dA0 + po, r01, 8);
+    store<f64>(dA1 + po, r10);
+    store<f64>(dA1 + po, r11, 8);
+    store<f64>(dB0 + po, t00);
+    store<f64>(dB0 + po, t01, 8);
+    store<f64>(dB1 + po, t10);
+    store<f64>(dB1 + po, t11, 8);
+  }
+  if (p < c) {
+    const ya = btA + <usize>p * rowBytes;
+    const za = btB + <usize>p * rowBytes;
+    let a0s = f64x2.splat(0);
+    let a1s = f64x2.splat(0);
+    let b0s = f64x2.splat(0);
+    let b1s = f64x2.splat(0);
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      const y0 = v128.load(ya + o);
+      const z0 = v128.load(za + o);
+      a0s = f64x2.add(a0s, f64x2.mul(x0, y0));
+      a1s = f64x2.add(a1s, f64x2.mul(x1, y0));
+      b0s = f64x2.add(b0s, f64x2.mul(x0, z0));
+      b1s = f64x2.add(b1s, f64x2.mul(x1, z0));
+    }
+    let r0 = hsum(a0s);
+    let r1 = hsum(a1s);
+    let t0 = hsum(b0s);
+    let t1 = hsum(b1s);
+    if (q < d) {
+      const o = <usize>q << 3;
+      const x0 = load<f64>(a0 + o);
+      const x1 = load<f64>(a1 + o);
+      const y0 = load<f64>(ya + o);
+      const z0 = load<f64>(za + o);
+      r0 += x0 * y0;
+      r1 += x1 * y0;
+      t0 += x0 * z0;
+      t1 += x1 * z0;
+    }
+    const po = <usize>p << 3;
+    store<f64>(dA0 + po, r0);
+    store<f64>(dA1 + po, r1);
+    store<f64>(dB0 + po, t0);
+    store<f64>(dB1 + po, t1);
+  }
+}
+
+// Two accumulators at once over two rows: accA[p·d + q] += fA0[p] · a0[q] +
+// fA1[p] · a1[q] and accB[p·d + q] += fB0[p] · a0[q] + fB1[p] · a1[q], each
+// element in axpysInto2's order (bit-identical to two axpysInto2 calls).
+function axpysInto2x2(accA: usize, accB: usize, a0: usize, a1: usize, fA0: usize, fA1: usize, fB0: usize, fB1: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  for (let p = 0; p < c; p++) {
+    const po = <usize>p << 3;
+    const gA0 = load<f64>(fA0 + po);
+    const gA1 = load<f64>(fA1 + po);
+    const gB0 = load<f64>(fB0 + po);
+    const gB1 = load<f64>(fB1 + po);
+    const vA0 = f64x2.splat(gA0);
+    const vA1 = f64x2.splat(gA1);
+    const vB0 = f64x2.splat(gB0);
+    const vB1 = f64x2.splat(gB1);
+    const pa = accA + <usize>p * rowBytes;
+    const pb = accB + <usize>p * rowBytes;
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      v128.store(pa + o, f64x2.add(v128.load(pa + o), f64x2.add(f64x2.mul(x0, vA0), f64x2.mul(x1, vA1))));
+      v128.store(pb + o, f64x2.add(v128.load(pb + o), f64x2.add(f64x2.mul(x0, vB0), f64x2.mul(x1, vB1))));
+    }
+    if (q < d) {
+      const o = <usize>q << 3;
+      const x0 = load<f64>(a0 + o);
+      const x1 = load<f64>(a1 + o);
+      store<f64>(pa + o, load<f64>(pa + o) + (gA0 * x0 + gA1 * x1));
+      store<f64>(pb + o, load<f64>(pb + o) + (gB0 * x0 + gB1 * x1));
+    }
+  }
+}
+
+// Softmax of the c logits at lp in place (softmaxInPlace without the loss:
+// the same operations on the probabilities).
+function softmaxOnly(lp: usize, c: i32): void {
+  let max = -Infinity;
+  for (let p = 0; p < c; p++) {
+    const z = load<f64>(lp + (<usize>p << 3));
+    if (z > max) max = z;
+  }
+  let sum = 0.0;
+  for (let p = 0; p < c; p++) {
+    const e = Math.exp(load<f64>(lp + (<usize>p << 3)) - max);
+    store<f64>(lp + (<usize>p << 3), e);
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let p = 0; p < c; p++) store<f64>(lp + (<usize>p << 3), load<f64>(lp + (<usize>p << 3)) * inv);
+}
+
+// f ← scale · (S − e_label) for one row's c probabilities S.
+function gradientRow(f: usize, sp: usize, c: i32, label: i32, scale: f64): void {
+  for (let p = 0; p < c; p++) {
+    const s = load<f64>(sp + (<usize>p << 3));
+    store<f64>(f + (<usize>p << 3), scale * (p == label ? s - 1 : s));
+  }
+}
+
+// The per-row work of softmaxPassRows for one point of one row pair, after the
+// forward products: softmax of both rows' logits (lp0, lp1), gradient factors
+// (f0, f1) and, when hvp, HVP factors (h0, h1) from the V products (u0, u1).
+function pointFactors(lp0: usize, lp1: usize, label0: i32, label1: i32, f0: usize, f1: usize, hvp: i32, u0: usize, u1: usize, h0: usize, h1: usize, c: i32, scale: f64): void {
+  softmaxOnly(lp0, c);
+  softmaxOnly(lp1, c);
+  gradientRow(f0, lp0, c, label0, scale);
+  gradientRow(f1, lp1, c, label1, scale);
+  if (hvp) {
+    jacobianRow(h0, lp0, u0, c, scale);
+    jacobianRow(h1, lp1, u1, c, scale);
+  }
+}
+
+/**
+ * The gradient passes, and with `hvp` ≠ 0 the HVP passes, of the summed
+ * cross-entropy at `points` (1 or 2) parameter matrices over the same rows,
+ * in one pass over each row pair (the rows are read once for all of them):
+ * for point k (Y_k at y0/y1, V_k at v0/v1),
+ *   probs_k ← softmax(a_bᵀ Y_k),  gOut_k ← scale · Σ_b a_b (probs_k,b − e_label_b)ᵀ,
+ *   hOut_k ← scale · Σ_b a_b r_bᵀ, r_b = S_b ⊙ (u_b − ⟨S_b, u_b⟩), u_b = a_bᵀ V_k.
+ * Every output is bit-identical to softmaxGradientRows and softmaxHvpRows
+ * (with the probabilities of the former) on the same inputs: each sum runs
+ * in the same order. `scratch` needs 8·c·d + 16·c float64s.
+ */
+export function softmaxPassRows(
+  points: i32, hvp: i32, a: usize, d: i32, rows: usize, useRows: i32, count: i32, labels: usize, c: i32, scale: f64, scratch: usize,
+  y0: usize, v0: usize, gOut0: usize, hOut0: usize, probs0: usize,
+  y1: usize, v1: usize, gOut1: usize, hOut1: usize, probs1: usize,
+): void {
+  const cdBytes = (<usize>c * <usize>d) << 3;
+  const cBytes = <usize>c << 3;
+  const two = points > 1;
+  // Transposed parameters, accumulators, then per row pair: V products u,
+  // gradient factors f and HVP factors h (point k, row r: u_kr, f_kr, h_kr).
+  const tY0 = scratch;
+  const tV0 = tY0 + cdBytes;
+  const tY1 = tV0 + cdBytes;
+  const tV1 = tY1 + cdBytes;
+  const accG0 = tV1 + cdBytes;
+  const accH0 = accG0 + cdBytes;
+  const accG1 = accH0 + cdBytes;
+  const accH1 = accG1 + cdBytes;
+  const u00 = accH1 + cdBytes;
+  const u01 = u00 + cBytes;
+  const u10 = u01 + cBytes;
+  const u11 = u10 + cBytes;
+  const f00 = u11 + cBytes;
+  const f01 = f00 + cBytes;
+  const f10 = f01 + cBytes;
+  const f11 = f10 + cBytes;
+  const h00 = f11 + cBytes;
+  const h01 = h00 + cBytes;
+  const h10 = h01 + cBytes;
+  const h11 = h10 + cBytes;
+  const sink = h11 + cBytes;
+  transposeInto(tY0, y0, d, c);
+  memory.fill(accG0, 0, cdBytes);
+  if (hvp) {
+    transposeInto(tV0, v0, d, c);
+    memory.fill(accH0, 0, cdBytes);
+  }
+  if (two) {
+    transposeInto(tY1, y1, d, c);
+    memory.fill(accG1, 0, cdBytes);
+    if (hvp) {
+      transposeInto(tV1, v1, d, c);
+      memory.fill(accH1, 0, cdBytes);
+    }
+  }
+  if (useRows) touchRows(a, d, rows, count, sink);
+  let b = 0;
+  for (; b + 1 < count; b += 2) {
+    const row0 = rowOf(rows, useRows, b);
+    const row1 = rowOf(rows, useRows, b + 1);
+    const a0 = a + ((<usize>row0 * <usize>d) << 3);
+    const a1 = a + ((<usize>row1 * <usize>d) << 3);
+    const label0 = load<i32>(labels + (<usize>row0 << 2));
+    const label1 = load<i32>(labels + (<usize>row1 << 2));
+    const off = (<usize>b * <usize>c) << 3;
+    const p00 = probs0 + off;
+    const p01 = p00 + cBytes;
+    const p10 = probs1 + off;
+    const p11 = p10 + cBytes;
+    if (hvp) {
+      dotsInto2x2(p00, p01, u00, u01, a0, a1, tY0, tV0, d, c);
+      if (two) dotsInto2x2(p10, p11, u10, u11, a0, a1, tY1, tV1, d, c);
+    } else if (two) dotsInto2x2(p00, p01, p10, p11, a0, a1, tY0, tY1, d, c);
+    else dotsInto2(p00, p01, a0, a1, tY0, d, c);
+    pointFactors(p00, p01, label0, label1, f00, f01, hvp, u00, u01, h00, h01, c, scale);
+    if (two) pointFactors(p10, p11, label0, label1, f10, f11, hvp, u10, u11, h10, h11, c, scale);
+    if (hvp) {
+      axpysInto2x2(accG0, accH0, a0, a1, f00, f01, h00, h01, d, c);
+      if (two) axpysInto2x2(accG1, accH1, a0, a1, f10, f11, h10, h11, d, c);
+    } else if (two) axpysInto2x2(accG0, accG1, a0, a1, f00, f01, f10, f11, d, c);
+    else axpysInto2(accG0, a0, a1, f00, f01, d, c);
+  }
+  if (b < count) {
+    // The odd last row, as the single-row tails of the separate kernels.
+    const row = rowOf(rows, useRows, b);
+    const aRow = a + ((<usize>row * <usize>d) << 3);
+    const label = load<i32>(labels + (<usize>row << 2));
+    const off = (<usize>b * <usize>c) << 3;
+    for (let k = 0; k < points; k++) {
+      const lp = (k ? probs1 : probs0) + off;
+      dotsInto(lp, aRow, k ? tY1 : tY0, d, c);
+      softmaxOnly(lp, c);
+      gradientRow(f00, lp, c, label, scale);
+      axpysInto(k ? accG1 : accG0, aRow, f00, d, c);
+      if (hvp) {
+        dotsInto(u00, aRow, k ? tV1 : tV0, d, c);
+        jacobianRow(h00, lp, u00, c, scale);
+        axpysInto(k ? accH1 : accH0, aRow, h00, d, c);
+      }
+    }
+  }
+  transposeBack(gOut0, accG0, d, c, 0);
+  if (hvp) transposeBack(hOut0, accH0, d, c, 0);
+  if (two) {
+    transposeBack(gOut1, accG1, d, c, 0);
+    if (hvp) transposeBack(hOut1, accH1, d, c, 0);
+  }
+}
+
 /** out (count × c) ← A[rows, :] · Y. */
 export function gatherGemm(out: usize, a: usize, d: i32, rows: usize, useRows: i32, count: i32, y: usize, c: i32, scratch: usize): void {
   transposeInto(scratch, y, d, c);
@@ -598,14 +899,49 @@ export function gemmScratchLength(m: i32): i32 {
   return ((m + MR - 1) / MR) * MR * KC + KC * NR + MR * NR;
 }
 
-/** out (count × n) ← A[rows] · W: A row-major with k columns, W k × n. */
-export function gemm(out: usize, a: usize, k: i32, rows: usize, useRows: i32, count: i32, w: usize, n: i32, scratch: usize): void {
-  gemmBlocked(out, count, n, k, 0, a, k, rows, useRows, 0, w, n, 1, scratch);
+// Epilogue over C (M × N, row-major), in this order: C + 1·biasᵀ (bias ≠ 0,
+// N entries); then ReLU, v > 0 ? v : 0 (relu ≠ 0; NaN and −0 become +0);
+// then v where mask > 0, else +0 (mask ≠ 0, M × N) — the same values as the
+// scalar passes of the TypeScript reference.
+function epilogue(c: usize, M: i32, N: i32, bias: usize, relu: i32, mask: usize): void {
+  const zero = f64x2.splat(0);
+  const rowBytes = <usize>N << 3;
+  for (let i = 0; i < M; i++) {
+    const row = c + <usize>i * rowBytes;
+    const mrow = mask + <usize>i * rowBytes;
+    let j = 0;
+    for (; j + 1 < N; j += 2) {
+      const o = <usize>j << 3;
+      let v = v128.load(row + o);
+      if (bias) v = f64x2.add(v, v128.load(bias + o));
+      if (relu) v = v128.and(v, f64x2.gt(v, zero));
+      if (mask) v = v128.and(v, f64x2.gt(v128.load(mrow + o), zero));
+      v128.store(row + o, v);
+    }
+    if (j < N) {
+      const o = <usize>j << 3;
+      let v = load<f64>(row + o);
+      if (bias) v += load<f64>(bias + o);
+      if (relu) v = v > 0 ? v : 0;
+      if (mask && !(load<f64>(mrow + o) > 0)) v = 0;
+      store<f64>(row + o, v);
+    }
+  }
 }
 
-/** out (count × k) ← D · Wᵀ: D count × n, W k × n (never transposed in memory). */
-export function gemmNT(out: usize, d: usize, count: i32, n: i32, w: usize, k: i32, scratch: usize): void {
+/**
+ * out (count × n) ← A[rows] · W: A row-major with k columns, W k × n; then
+ * the epilogue: + bias (bias ≠ 0), ReLU (relu ≠ 0), ⊙ 1[mask > 0] (mask ≠ 0, count × n).
+ */
+export function gemm(out: usize, a: usize, k: i32, rows: usize, useRows: i32, count: i32, w: usize, n: i32, bias: usize, relu: i32, mask: usize, scratch: usize): void {
+  gemmBlocked(out, count, n, k, 0, a, k, rows, useRows, 0, w, n, 1, scratch);
+  if (bias || relu || mask) epilogue(out, count, n, bias, relu, mask);
+}
+
+/** out (count × k) ← D · Wᵀ: D count × n, W k × n (never transposed in memory); then ⊙ 1[mask > 0] (mask ≠ 0, count × k). */
+export function gemmNT(out: usize, d: usize, count: i32, n: i32, w: usize, k: i32, mask: usize, scratch: usize): void {
   gemmBlocked(out, count, k, n, 0, d, n, 0, 0, 0, w, n, 0, scratch);
+  if (mask) epilogue(out, count, k, 0, 0, mask);
 }
 
 /** G (k × n) += A[rows]ᵀ · D: A row-major with k columns, D count × n. */

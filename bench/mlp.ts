@@ -33,7 +33,6 @@ export class Mlp {
   private readonly racts: Float64Array[];
   private readonly wt: Float64Array[];
   private readonly vt: Float64Array[];
-  private readonly scratch: Float64Array;
   private readonly tmpA: Float64Array[];
   private readonly tmpB: Float64Array[];
   private readonly deltas: Float64Array[];
@@ -67,18 +66,16 @@ export class Mlp {
     this.vt = this.vs.map((w) => new Float64Array(w.length));
     this.gw = this.ws.map((w) => new Float64Array(w.length));
     this.gb = this.bs.map((b) => new Float64Array(b.length));
-    const widest = Math.max(...sizes.slice(0, -1).map((s, k) => s * sizes[k + 1]!));
-    this.scratch = new Float64Array(2 * widest + 2 * Math.max(...sizes));
   }
 
   /** out (B × cols) ← a (B × inner) · y (inner × cols). */
   private mm(out: Float64Array, a: Float64Array, inner: number, y: Float64Array, cols: number): void {
-    kernels().gatherGemm(out, a, inner, null, this.batch, y, cols, this.scratch);
+    kernels().gemm(out, a, inner, null, this.batch, y, cols);
   }
 
-  /** out (inner × cols) ← out + s · aᵀ (inner × B) · r (B × cols). */
-  private mmT(out: Float64Array, a: Float64Array, inner: number, r: Float64Array, cols: number, s = 1): void {
-    kernels().gatherGemmTAcc(out, a, inner, null, this.batch, r, cols, s, this.scratch);
+  /** out (inner × cols) ← out + aᵀ (inner × B) · r (B × cols). */
+  private mmT(out: Float64Array, a: Float64Array, inner: number, r: Float64Array, cols: number): void {
+    kernels().gemmTNAcc(out, a, inner, null, this.batch, r, cols);
   }
 
   private addBias(z: Float64Array, b: Float64Array): void {

@@ -11,7 +11,7 @@ import { axpy, lincomb, projectBall, sub, type Vec } from '../linalg/vector.ts';
 import { neumannHypergradient, neumannScratch, type NeumannSample, type NeumannScratch } from '../hypergrad/neumann.ts';
 import { mixRound, type AgentLink } from '../network/link.ts';
 import { BatchSampler } from '../problems/batch.ts';
-import type { AgentOracle, Batch } from '../problems/types.ts';
+import type { AgentOracle, Batch, SobaPoint } from '../problems/types.ts';
 import { Rng } from '../random/rng.ts';
 import type { AgentContext, AgentStateBase } from './types.ts';
 
@@ -118,6 +118,17 @@ export const exactProducts: SecondOrderProducts = (o, x, y, z, lower, outGy, out
   o.hvp(x, y, z, lower, outHz);
 };
 
+/** ∇_x F, ∇_y F, Jz and Hz: the intermediates of one estimate. */
+interface Intermediates {
+  readonly fx: Vec;
+  readonly fy: Vec;
+  readonly jz: Vec;
+  readonly hz: Vec;
+}
+
+/** SobaEstimates' shared intermediates by (d_x, d_y): one set per point of a joint evaluation. */
+const sobaIntermediates = new Map<string, readonly [Intermediates, Intermediates]>();
+
 /**
  * The SOBA local estimators of SEED-000 (3.5) (the directions of SEED-004's
  * Algorithm 1) at (x, y, z) on a batch pair, with named outputs:
@@ -127,22 +138,22 @@ export const exactProducts: SecondOrderProducts = (o, x, y, z, lower, outGy, out
  * One ∇F and, by default, one ∇_y G, one JVP and one HVP, ζ shared by the
  * three g-oracles (docs/decisions.md §10).
  */
-/** SobaEstimates' shared intermediates by (d_x, d_y). */
-const sobaIntermediates = new Map<string, { fx: Vec; fy: Vec; jz: Vec; hz: Vec }>();
-
 export class SobaEstimates {
   readonly hypergrad: Vec;
   readonly zGrad: Vec;
   readonly lowerGrad: Vec;
   /**
-   * ∇_x F, ∇_y F, Jz and Hz: intermediates of `at`, which fills and consumes
-   * them synchronously, so every instance of the same sizes shares one set
-   * (a run of many agents touches one set instead of one per agent).
+   * The oracles' inputs and outputs at this estimate's point, as the first
+   * (`points[0]`) or the second (`points[1]`) point of an evaluation. Their
+   * ∇_x F, ∇_y F, Jz and Hz are intermediates that `at` and `atWith` fill and
+   * consume synchronously, so every instance of the same sizes shares one set
+   * per position (a run of many agents touches two sets instead of one per
+   * agent); lowerGrad is this instance's own.
    */
-  private readonly fx: Vec;
-  private readonly fy: Vec;
-  private readonly jz: Vec;
-  private readonly hz: Vec;
+  private readonly points: readonly [SobaPoint, SobaPoint];
+  /** Reused lists of points for the oracles' fused path. */
+  private readonly single: SobaPoint[];
+  private readonly pair: SobaPoint[];
 
   constructor(
     dx: number,
@@ -154,20 +165,46 @@ export class SobaEstimates {
     this.lowerGrad = new Float64Array(dy);
     const key = `${dx}:${dy}`;
     let shared = sobaIntermediates.get(key);
-    if (!shared) sobaIntermediates.set(key, (shared = { fx: new Float64Array(dx), fy: new Float64Array(dy), jz: new Float64Array(dx), hz: new Float64Array(dy) }));
-    this.fx = shared.fx;
-    this.fy = shared.fy;
-    this.jz = shared.jz;
-    this.hz = shared.hz;
+    const set = (): Intermediates => ({ fx: new Float64Array(dx), fy: new Float64Array(dy), jz: new Float64Array(dx), hz: new Float64Array(dy) });
+    if (!shared) sobaIntermediates.set(key, (shared = [set(), set()]));
+    const none = new Float64Array(0);
+    const point = (i: Intermediates): SobaPoint => ({ x: none, y: none, z: none, ...i, gy: this.lowerGrad });
+    this.points = [point(shared[0]), point(shared[1])];
+    this.single = [this.points[0]];
+    this.pair = [this.points[0], this.points[1]];
   }
 
   /** Evaluates the three estimators at (x, y, z) on the batches' current draw. */
   at(o: AgentOracle, x: Vec, y: Vec, z: Vec, b: BatchPair): this {
-    o.gradF(x, y, b.upper, this.fx, this.fy);
-    this.products(o, x, y, z, b.lower, this.lowerGrad, this.hz, this.jz);
-    sub(this.hypergrad, this.fx, this.jz);
-    sub(this.zGrad, this.hz, this.fy);
-    return this;
+    const p = this.place(0, x, y, z);
+    if (this.products === exactProducts && o.sobaPoints) o.sobaPoints(this.single, b.upper, b.lower);
+    else {
+      o.gradF(x, y, b.upper, p.fx, p.fy);
+      this.products(o, x, y, z, b.lower, this.lowerGrad, p.hz, p.jz);
+    }
+    return this.finish(p);
+  }
+
+  /**
+   * Evaluates these estimators at (x, y, z) and `other`'s at (x2, y2, z2) on
+   * the same draw (the two points of a STORM difference): the same values as
+   * `this.at(…)` followed by `other.at(…)`, with the oracles' fused path, when
+   * they have one, reading each batch's rows once for both points.
+   */
+  atWith(o: AgentOracle, x: Vec, y: Vec, z: Vec, other: SobaEstimates, x2: Vec, y2: Vec, z2: Vec, b: BatchPair): void {
+    if (this.products !== exactProducts || other.products !== exactProducts || !o.sobaPoints) {
+      this.at(o, x, y, z, b);
+      other.at(o, x2, y2, z2, b);
+      return;
+    }
+    const p = this.place(0, x, y, z);
+    const q = other.place(1, x2, y2, z2);
+    const pair = this.pair;
+    pair[0] = p;
+    pair[1] = q;
+    o.sobaPoints(pair, b.upper, b.lower);
+    this.finish(p);
+    other.finish(q);
   }
 
   /** All outputs zero: a term whose coefficient is 0 and that is not computed. */
@@ -175,6 +212,22 @@ export class SobaEstimates {
     this.hypergrad.fill(0);
     this.zGrad.fill(0);
     this.lowerGrad.fill(0);
+    return this;
+  }
+
+  /** The point at position i, set to (x, y, z). */
+  private place(i: 0 | 1, x: Vec, y: Vec, z: Vec): SobaPoint {
+    const p = this.points[i];
+    p.x = x;
+    p.y = y;
+    p.z = z;
+    return p;
+  }
+
+  /** The estimators from the oracles' outputs at p. */
+  private finish(p: SobaPoint): this {
+    sub(this.hypergrad, p.fx, p.jz);
+    sub(this.zGrad, p.hz, p.fy);
     return this;
   }
 }

@@ -114,8 +114,14 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
     // Lines 5–7: STORM estimators on B₁ at (x_t, y_t, z_t) and (x_{t−1}, y_{t−1}, z_{t−1}).
     ws.later.draw(s.rng);
     const [c1, c2, c3] = ws.coef;
-    const now = ws.now.at(o, s.x, s.y, s.z, ws.later);
-    const before = c1 !== 0 || c2 !== 0 || c3 !== 0 ? ws.before.at(o, s.xPrev, s.yPrev, s.zPrev, ws.later) : ws.before.zero();
+    const now = ws.now;
+    const before = ws.before;
+    // Both points on the same draw, in one pass over its rows where the oracles have a fused path.
+    if (c1 !== 0 || c2 !== 0 || c3 !== 0) now.atWith(o, s.x, s.y, s.z, before, s.xPrev, s.yPrev, s.zPrev, ws.later);
+    else {
+      now.at(o, s.x, s.y, s.z, ws.later);
+      before.zero();
+    }
     ws.uPrev.set(s.u);
     ws.vPrev.set(s.v);
     ws.wPrev.set(s.w);

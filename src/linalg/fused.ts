@@ -169,3 +169,105 @@ export function softmaxForwardRows(
   }
   return loss;
 }
+
+/** One parameter matrix of a fused pass (`softmaxPassRows`): its inputs and outputs. */
+export interface PassPoint {
+  /** Y (d × c). */
+  y: Float64Array;
+  /** V (d × c) of the HVP, or null for a gradient-only pass (the same for every point of a pass). */
+  v: Float64Array | null;
+  /** Out: the gradient scale · Σ_b a_b (probs_b − e_label_b)ᵀ (d × c). */
+  grad: Float64Array;
+  /** Out: the HVP (d × c), when v is given. */
+  hvp: Float64Array | null;
+  /** Out: softmax(a_bᵀ Y) (count × c), or null when not wanted (the kernels may still need it as scratch). */
+  probs: Float64Array | null;
+}
+
+/** Most points one `softmaxPassRows` call takes. */
+export const PASS_POINTS = 2;
+
+/** Scratch length (in float64s) `softmaxPassRows` needs for d features and c classes. */
+export function passScratchLength(d: number, c: number): number {
+  return 8 * c * d + 16 * c;
+}
+
+/**
+ * The gradient pass and, when the points carry V, the HVP pass of the summed
+ * cross-entropy at up to PASS_POINTS parameter matrices over the same rows,
+ * in one pass over the rows (each row read once for all of them): for every
+ * point, exactly what `softmaxGradientRows` (its gradient and probabilities)
+ * and then `softmaxHvpRows` (with those probabilities) give, bit for bit,
+ * since every sum runs in the same order. `probsScratch` (count × c per
+ * point, as one array of PASS_POINTS · count · c) holds the probabilities of
+ * points whose `probs` is null.
+ */
+export function softmaxPassRows(
+  points: ReadonlyArray<PassPoint>,
+  a: Float64Array,
+  d: number,
+  rows: Int32Array | null,
+  count: number,
+  labels: Int32Array,
+  c: number,
+  scale: number,
+  scratch: Float64Array,
+  probsScratch: Float64Array,
+): void {
+  const k = points.length;
+  if (k < 1 || k > PASS_POINTS) throw new Error(`softmaxPassRows takes 1 to ${PASS_POINTS} points, got ${k}`);
+  const hvp = points[0]!.v !== null;
+  const cd = c * d;
+  // scratch per point j: [4cd·j, +cd) Yᵀ, [+cd, +2cd) Vᵀ, [+2cd, +3cd) gradient accumulator, [+3cd, +4cd) HVP accumulator; then u (c per point).
+  const uBase = 4 * cd * PASS_POINTS;
+  for (let j = 0; j < k; j++) {
+    const pt = points[j]!;
+    const base = 4 * cd * j;
+    for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[base + p * d + q] = pt.y[q * c + p]!;
+    scratch.fill(0, base + 2 * cd, base + 3 * cd);
+    if (hvp) {
+      for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) scratch[base + cd + p * d + q] = pt.v![q * c + p]!;
+      scratch.fill(0, base + 3 * cd, base + 4 * cd);
+    }
+  }
+  for (let b = 0; b < count; b++) {
+    const row = rows === null ? b : rows[b]!;
+    const aOff = row * d;
+    const label = labels[row]!;
+    for (let j = 0; j < k; j++) {
+      const base = 4 * cd * j;
+      const own = points[j]!.probs;
+      const pr = own ?? probsScratch;
+      const off = own ? b * c : (j * count + b) * c;
+      // As softmaxGradientRows.
+      for (let p = 0; p < c; p++) pr[off + p] = rowDot(a, aOff, scratch, base + p * d, d);
+      softmaxRow(pr, off, c, label, false);
+      for (let p = 0; p < c; p++) {
+        const sp = pr[off + p]!;
+        const f = scale * (p === label ? sp - 1 : sp);
+        const accOff = base + 2 * cd + p * d;
+        for (let q = 0; q < d; q++) scratch[accOff + q]! += f * a[aOff + q]!;
+      }
+      if (!hvp) continue;
+      // As softmaxHvpRows.
+      const u = uBase + j * c;
+      let su = 0;
+      for (let p = 0; p < c; p++) {
+        const s = rowDot(a, aOff, scratch, base + cd + p * d, d);
+        scratch[u + p] = s;
+        su += pr[off + p]! * s;
+      }
+      for (let p = 0; p < c; p++) {
+        const f = scale * pr[off + p]! * (scratch[u + p]! - su);
+        const accOff = base + 3 * cd + p * d;
+        for (let q = 0; q < d; q++) scratch[accOff + q]! += f * a[aOff + q]!;
+      }
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const pt = points[j]!;
+    const base = 4 * cd * j;
+    for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) pt.grad[q * c + p] = scratch[base + 2 * cd + p * d + q]!;
+    if (hvp) for (let q = 0; q < d; q++) for (let p = 0; p < c; p++) pt.hvp![q * c + p] = scratch[base + 3 * cd + p * d + q]!;
+  }
+}

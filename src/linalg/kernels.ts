@@ -6,7 +6,7 @@
  * reference every other set is tested against. The environment variable
  * DBO_KERNELS=ts|wasm chooses explicitly.
  */
-import { softmaxForwardRows, softmaxGradientRows, softmaxHvpRows } from './fused.ts';
+import { softmaxForwardRows, softmaxGradientRows, softmaxHvpRows, softmaxPassRows } from './fused.ts';
 import { gemm, gemmNT, gemmTNAcc } from './gemm.ts';
 import { gatherGemm, gatherGemmTAcc, gemv } from './matrix.ts';
 import { wasmKernels } from './wasm/index.ts';
@@ -19,11 +19,13 @@ export interface RowKernels {
   readonly softmaxForwardRows: typeof softmaxForwardRows;
   readonly softmaxGradientRows: typeof softmaxGradientRows;
   readonly softmaxHvpRows: typeof softmaxHvpRows;
+  /** Gradient (and HVP) passes at up to two parameter matrices over the same rows, bit-identical to the separate passes. */
+  readonly softmaxPassRows: typeof softmaxPassRows;
   /** out ← A x for a row-major rows × cols matrix (entries in `a`). */
   readonly gemv: (out: Float64Array, a: Float64Array, rows: number, cols: number, x: Float64Array) => void;
-  /** out (count × n) ← A[rows] · W (A row-major with k columns, W k × n): the MLP layers' products (src/linalg/gemm.ts). */
+  /** out (count × n) ← A[rows] · W (A row-major with k columns, W k × n), then + bias, ReLU, ⊙ 1[mask > 0] where given: the MLP layers' products (src/linalg/gemm.ts). */
   readonly gemm: typeof gemm;
-  /** out (count × k) ← D · Wᵀ (D count × n, W k × n). */
+  /** out (count × k) ← D · Wᵀ (D count × n, W k × n), then ⊙ 1[mask > 0] where given. */
   readonly gemmNT: typeof gemmNT;
   /** G (k × n) += A[rows]ᵀ · D (A row-major with k columns, D count × n). */
   readonly gemmTNAcc: typeof gemmTNAcc;
@@ -36,6 +38,7 @@ export const tsKernels: RowKernels = {
   softmaxForwardRows,
   softmaxGradientRows,
   softmaxHvpRows,
+  softmaxPassRows,
   gemv: (out, a, rows, cols, x) => gemv(out, { rows, cols, data: a }, x),
   gemm,
   gemmNT,

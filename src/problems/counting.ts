@@ -5,7 +5,7 @@
  * tables). Evaluators use the raw oracles, so metrics never inflate counts.
  */
 import type { Vec } from '../linalg/vector.ts';
-import type { AgentOracle, Batch } from './types.ts';
+import { sobaPointsSeparately, type AgentOracle, type Batch, type SobaPoint } from './types.ts';
 
 /**
  * Oracle kinds: gradients of f (∇_x f and ∇_y f together) and g, Hessian- and
@@ -88,5 +88,16 @@ export class CountingOracle implements AgentOracle {
   lowerDataLoss(x: Vec, y: Vec, batch: Batch): number {
     this.count('valueG', batch, this.lowerSamples);
     return this.inner.lowerDataLoss(x, y, batch);
+  }
+  /** One gradF, gradG, JVP and HVP per point; the inner oracle's fused path when it has one. */
+  sobaPoints(points: ReadonlyArray<SobaPoint>, upper: Batch, lower: Batch): void {
+    for (let k = 0; k < points.length; k++) {
+      this.count('gradF', upper, this.upperSamples);
+      this.count('gradG', lower, this.lowerSamples);
+      this.count('jvp', lower, this.lowerSamples);
+      this.count('hvp', lower, this.lowerSamples);
+    }
+    if (this.inner.sobaPoints) this.inner.sobaPoints(points, upper, lower);
+    else sobaPointsSeparately(this.inner, points, upper, lower);
   }
 }

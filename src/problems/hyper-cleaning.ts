@@ -197,14 +197,15 @@ export class HyperCleaningOracle implements AgentOracle {
       const nIn = this.sizes[j]!;
       const nOut = this.sizes[j + 1]!;
       const out = this.racts[j]!;
-      // in · dW_j + db_j
-      layerForward(out, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, dv[j]!, nOut, false);
+      // in · dW_j + db_j (then ReLU′ at once on the first layer, which has no R(in) term)
+      const hidden = j < this.L - 1;
+      layerForward(out, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, dv[j]!, nOut, false, j === 0 && hidden ? this.acts[0]! : null);
       if (j > 0) {
         // + R(in) · W_j
         kernels().gemm(this.rtmp, this.racts[j - 1]!, nIn, null, count, p[j]!.w, nOut);
         for (let i = 0; i < count * nOut; i++) out[i]! += this.rtmp[i]!;
+        if (hidden) reluMask(out, this.acts[j]!, count * nOut);
       }
-      if (j < this.L - 1) reluMask(out, this.acts[j]!, count * nOut);
     }
   }
 
@@ -221,8 +222,7 @@ export class HyperCleaningOracle implements AgentOracle {
       this.setWeights(x, count, n);
       this.outputDelta(ds, count);
       for (let j = L - 1; j >= 1; j--) {
-        timesTransposed(this.deltas[j - 1]!, this.deltas[j]!, count, p[j]!.w, this.sizes[j]!, this.sizes[j + 1]!);
-        reluMask(this.deltas[j - 1]!, this.acts[j - 1]!, count * this.sizes[j]!);
+        timesTransposed(this.deltas[j - 1]!, this.deltas[j]!, count, p[j]!.w, this.sizes[j]!, this.sizes[j + 1]!, this.acts[j - 1]!);
       }
       this.rForward(ds, y, v, count);
       // R δ_out = w J_p R o
@@ -238,11 +238,11 @@ export class HyperCleaningOracle implements AgentOracle {
         accumulateLayerGradient(rg[j]!, j === 0 ? ds.features : this.acts[j - 1]!, nIn, j === 0 ? this.rows : null, count, this.rdeltas[j]!, nOut);
         if (j === 0) break;
         kernels().gemmTNAcc(rg[j]!.w, this.racts[j - 1]!, nIn, null, count, this.deltas[j]!, nOut);
-        timesTransposed(this.rdeltas[j - 1]!, this.rdeltas[j]!, count, p[j]!.w, nIn, nOut);
-        timesTransposed(this.rtmp, this.deltas[j]!, count, dv[j]!.w, nIn, nOut);
+        // R δh = (R δ Wᵀ + δ dWᵀ) ⊙ 1[h > 0], masked term by term (the same values: both terms vanish where h ≤ 0)
+        timesTransposed(this.rdeltas[j - 1]!, this.rdeltas[j]!, count, p[j]!.w, nIn, nOut, this.acts[j - 1]!);
+        timesTransposed(this.rtmp, this.deltas[j]!, count, dv[j]!.w, nIn, nOut, this.acts[j - 1]!);
         const rdh = this.rdeltas[j - 1]!;
         for (let i = 0; i < count * nIn; i++) rdh[i]! += this.rtmp[i]!;
-        reluMask(rdh, this.acts[j - 1]!, count * nIn);
       }
     });
     for (let i = 0; i < v.length; i++) out[i]! += 2 * this.C * v[i]!;

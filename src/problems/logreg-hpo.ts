@@ -17,13 +17,13 @@
  *   ∇_x f = 0,  ∇_Y f = (1/B) A_vᵀ(S_v − onehot)
  */
 import type { Dataset } from '../data/dataset.ts';
-import { fusedScratchLength } from '../linalg/fused.ts';
+import { fusedScratchLength, PASS_POINTS, passScratchLength, type PassPoint } from '../linalg/fused.ts';
 import { kernels, pinTable } from '../linalg/kernels.ts';
 import { countCorrect } from '../linalg/softmax.ts';
 import { SparseRows } from '../linalg/sparse-rows.ts';
 import { expInto, rowDots, rowScaledAcc, type Vec } from '../linalg/vector.ts';
 import { hessianByColumns, jacobianByColumns } from './matrices.ts';
-import type { AgentOracle, Batch, BilevelProblem } from './types.ts';
+import { sobaPointsSeparately, type AgentOracle, type Batch, type BilevelProblem, type SobaPoint } from './types.ts';
 
 /**
  * Feature tables with at most this fraction of nonzeros are also held in CSR
@@ -34,6 +34,49 @@ export const SPARSE_DENSITY = 0.25;
 export interface LogregHpoOptions {
   /** Row passes over a CSR copy of the features: when sparse enough ('auto', the default), 'always' or 'never'. */
   readonly sparse?: 'auto' | 'always' | 'never';
+}
+
+/**
+ * Buffers of the fused SOBA passes (`LogregHpoOracle.sobaPoints`), shared by
+ * every oracle of this thread: a pass fills and consumes them synchronously.
+ */
+const pass = {
+  /** The pass's points, reused: lists of 1 … PASS_POINTS of them. */
+  lists: Array.from({ length: PASS_POINTS }, (_, k) =>
+    Array.from({ length: k + 1 }, (): PassPoint => ({ y: new Float64Array(0), v: null, grad: new Float64Array(0), hvp: null, probs: null })),
+  ),
+  scratch: new Float64Array(0),
+  probsScratch: new Float64Array(0),
+};
+
+/** The shared pass buffers, grown to at least these lengths. */
+function passBuffers(scratch: number, probs: number): typeof pass {
+  if (pass.scratch.length < scratch) pass.scratch = new Float64Array(scratch);
+  if (pass.probsScratch.length < probs) pass.probsScratch = new Float64Array(probs);
+  return pass;
+}
+
+/** e^x and the x it was computed at (valid once `valid`). */
+interface ExpCache {
+  readonly exp: Float64Array;
+  readonly of: Float64Array;
+  valid: boolean;
+}
+
+const expCaches = new Map<number, ExpCache>();
+
+/**
+ * The e^x cache of every oracle with d features in this thread. e^x depends
+ * on x alone and every use of it is synchronous, so one cache, compared by
+ * contents, serves all agents exactly: within an iteration an agent's ∇_y g,
+ * HVP and JVP share one exponential pass as before, evaluations at x̄ share one
+ * across agents, and a run of many agents keeps one pair of d-vectors in
+ * cache instead of streaming a pair per agent.
+ */
+function expCacheOf(d: number): ExpCache {
+  let c = expCaches.get(d);
+  if (!c) expCaches.set(d, (c = { exp: new Float64Array(d), of: new Float64Array(d), valid: false }));
+  return c;
 }
 
 /**
@@ -62,11 +105,9 @@ export class LogregHpoOracle implements AgentOracle {
   private readonly probsRows: Int32Array;
   private probsCount = -1;
   private probsFull = false;
-  /** e^x and a per-feature scratch vector. */
-  private readonly expX: Float64Array;
-  /** The x whose e^x expX holds (valid once expValid). */
-  private readonly expOf: Float64Array;
-  private expValid = false;
+  /** e^x of the last x seen by any oracle of this d (shared, see expCacheOf). */
+  private readonly expCache: ExpCache;
+  /** A per-feature scratch vector. */
   private readonly rowTmp: Float64Array;
   /** Kernel scratch (transposed parameters and accumulators). */
   private readonly scratch: Float64Array;
@@ -92,8 +133,7 @@ export class LogregHpoOracle implements AgentOracle {
     this.probsY = new Float64Array(this.dy);
     this.probsRows = new Int32Array(train.n);
     this.scratch = new Float64Array(fusedScratchLength(this.d, this.c));
-    this.expX = new Float64Array(this.d);
-    this.expOf = new Float64Array(this.d);
+    this.expCache = expCacheOf(this.d);
     this.rowTmp = new Float64Array(this.d);
     // Data sets are never written again: kernels may keep them resident.
     for (const ds of [train, val]) {
@@ -187,15 +227,16 @@ export class LogregHpoOracle implements AgentOracle {
    * share one exponential pass (comparing is much cheaper than exp).
    */
   private weights(x: Vec): Vec {
-    const last = this.expOf;
-    let same = this.expValid;
+    const cache = this.expCache;
+    const last = cache.of;
+    let same = cache.valid;
     if (same) for (let q = 0; q < last.length; q++) if (x[q] !== last[q]) { same = false; break; }
     if (!same) {
-      expInto(this.expX, x);
+      expInto(cache.exp, x);
       last.set(x);
-      this.expValid = true;
+      cache.valid = true;
     }
-    return this.expX;
+    return cache.exp;
   }
 
   private regularizer(x: Vec, y: Vec): number {
@@ -238,6 +279,61 @@ export class LogregHpoOracle implements AgentOracle {
     if (this.trainSparse) this.trainSparse.softmaxHvpRows(out, probs, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
     else kernels().softmaxHvpRows(out, probs, ds.features, this.d, this.rows(batch), n, v, this.c, 1 / n, this.scratch);
     rowScaledAcc(out, 2 * this.regScale, this.weights(x), v, this.c);
+  }
+
+  /**
+   * The SOBA oracles at up to PASS_POINTS points on the same batches
+   * (AgentOracle.sobaPoints), over dense rows in two passes: one over the
+   * validation rows for every point's ∇_y f, one over the training rows for
+   * every point's ∇_y g and HVP (softmaxPassRows), each row read once per
+   * pass; then the regularizer's terms and the JVP. Bit for bit the values of
+   * the separate calls; afterwards the probability cache holds the last
+   * point's, as after its separate gradG. Sparse rows take the separate calls.
+   */
+  sobaPoints(points: ReadonlyArray<SobaPoint>, upper: Batch, lower: Batch): void {
+    const k = points.length;
+    if (k === 0) return;
+    if (k > PASS_POINTS || this.trainSparse || this.valSparse) {
+      sobaPointsSeparately(this, points, upper, lower);
+      return;
+    }
+    const { d, c } = this;
+    const nU = this.count(upper, this.val);
+    const nL = this.count(lower, this.train);
+    const buf = passBuffers(passScratchLength(d, c), PASS_POINTS * Math.max(nU, nL) * c);
+    const list = buf.lists[k - 1]!;
+    // ∇_x f = 0; ∇_y f = (1/|ξ|) A_ξᵀ(S − onehot) at every point, one pass.
+    for (let j = 0; j < k; j++) {
+      const pt = list[j]!;
+      const at = points[j]!;
+      at.fx.fill(0);
+      pt.y = at.y;
+      pt.v = null;
+      pt.grad = at.fy;
+      pt.hvp = null;
+      pt.probs = null;
+    }
+    kernels().softmaxPassRows(list, this.val.features, d, this.rows(upper), nU, this.val.labels, c, 1 / nU, buf.scratch, buf.probsScratch);
+    // ∇_y g and ∇²_yy g z (data terms) at every point, one pass; the last point's probabilities fill the cache.
+    for (let j = 0; j < k; j++) {
+      const pt = list[j]!;
+      const at = points[j]!;
+      pt.y = at.y;
+      pt.v = at.z;
+      pt.grad = at.gy;
+      pt.hvp = at.hz;
+      pt.probs = j === k - 1 ? this.probs : null;
+    }
+    this.probsCount = -1;
+    kernels().softmaxPassRows(list, this.train.features, d, this.rows(lower), nL, this.train.labels, c, 1 / nL, buf.scratch, buf.probsScratch);
+    this.remember(points[k - 1]!.y, lower);
+    // The regularizer's terms, as gradG, jvp and hvp add them.
+    for (const at of points) {
+      const w = this.weights(at.x);
+      rowScaledAcc(at.gy, 2 * this.regScale, w, at.y, this.c);
+      rowDots(at.jz, 2 * this.regScale, w, at.y, at.z, this.c);
+      rowScaledAcc(at.hz, 2 * this.regScale, w, at.z, this.c);
+    }
   }
 
   hessian(x: Vec, y: Vec, batch: Batch, out: Vec): void {

@@ -87,24 +87,14 @@ export class LayerRange {
   }
 }
 
-/** out (count × nOut) ← in[rows] · W + b, then ReLU when `relu`. `rows` null: the first `count` rows of `input`. */
-export function layerForward(out: Float64Array, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, p: LayerParams, nOut: number, relu: boolean): void {
-  kernels().gemm(out, input, nIn, rows, count, p.w, nOut);
-  const b = p.b;
-  for (let r = 0; r < count; r++) {
-    const off = r * nOut;
-    if (relu)
-      for (let k = 0; k < nOut; k++) {
-        const v = out[off + k]! + b[k]!;
-        out[off + k] = v > 0 ? v : 0;
-      }
-    else for (let k = 0; k < nOut; k++) out[off + k]! += b[k]!;
-  }
+/** out (count × nOut) ← in[rows] · W + b, then ReLU when `relu`; then ⊙ 1[mask > 0] when a mask (count × nOut) is given. `rows` null: the first `count` rows of `input`. */
+export function layerForward(out: Float64Array, input: Float64Array, nIn: number, rows: Int32Array | null, count: number, p: LayerParams, nOut: number, relu: boolean, mask: Float64Array | null = null): void {
+  kernels().gemm(out, input, nIn, rows, count, p.w, nOut, p.b, relu, mask);
 }
 
-/** out (count × nIn) ← d (count × nOut) · Wᵀ, for W stored nIn × nOut. */
-export function timesTransposed(out: Float64Array, d: Float64Array, count: number, w: Float64Array, nIn: number, nOut: number): void {
-  kernels().gemmNT(out, d, count, nOut, w, nIn);
+/** out (count × nIn) ← d (count × nOut) · Wᵀ, for W stored nIn × nOut; then ⊙ 1[mask > 0] (ReLU′ of the layer below) when a mask (count × nIn) is given. */
+export function timesTransposed(out: Float64Array, d: Float64Array, count: number, w: Float64Array, nIn: number, nOut: number, mask: Float64Array | null = null): void {
+  kernels().gemmNT(out, d, count, nOut, w, nIn, mask);
 }
 
 /** Keeps entries of `d` where the ReLU output `h` is positive (ReLU′ = 1[a > 0] = 1[h > 0]). */
@@ -145,8 +135,8 @@ export function backpropagate(
     if (j === 0) accumulateLayerGradient(grads[0]!, table, nIn, rows, count, deltas[0]!, nOut);
     else {
       accumulateLayerGradient(grads[j]!, acts[j - 1]!, nIn, null, count, deltas[j]!, nOut);
-      timesTransposed(deltas[j - 1]!, deltas[j]!, count, params[j]!.w, nIn, nOut);
-      reluMask(deltas[j - 1]!, acts[j - 1]!, count * nIn);
+      // δ_{j−1} = (δ_j W_jᵀ) ⊙ 1[h_{j−1} > 0]
+      timesTransposed(deltas[j - 1]!, deltas[j]!, count, params[j]!.w, nIn, nOut, acts[j - 1]!);
     }
   }
 }

@@ -28,6 +28,38 @@ export interface Batch {
   seed: number;
 }
 
+/**
+ * One point of a fused evaluation of the SOBA oracles (`AgentOracle.sobaPoints`):
+ * the inputs (x, y, z) and the outputs of the four calls there.
+ */
+export interface SobaPoint {
+  x: Vec;
+  y: Vec;
+  z: Vec;
+  /** ∇_x f and ∇_y f on the upper batch. */
+  readonly fx: Vec;
+  readonly fy: Vec;
+  /** ∇_y g, ∇²_yy g · z and ∇²_xy g · z on the lower batch. */
+  readonly gy: Vec;
+  readonly hz: Vec;
+  readonly jz: Vec;
+}
+
+/**
+ * The SOBA oracles at each point, one call after another:
+ * gradF(x, y, upper, fx, fy), gradG(x, y, lower, null, gy),
+ * jvp(x, y, z, lower, jz), hvp(x, y, z, lower, hz). What an oracle's fused
+ * `sobaPoints` must equal bit for bit.
+ */
+export function sobaPointsSeparately(o: AgentOracle, points: ReadonlyArray<SobaPoint>, upper: Batch, lower: Batch): void {
+  for (const p of points) {
+    o.gradF(p.x, p.y, upper, p.fx, p.fy);
+    o.gradG(p.x, p.y, lower, null, p.gy);
+    o.jvp(p.x, p.y, p.z, lower, p.jz);
+    o.hvp(p.x, p.y, p.z, lower, p.hz);
+  }
+}
+
 /** The oracles of one agent. Outputs are written into caller buffers. */
 export interface AgentOracle {
   readonly dx: number;
@@ -52,6 +84,14 @@ export interface AgentOracle {
   jacobian(x: Vec, y: Vec, batch: Batch, out: Vec): void;
   /** Lower-level data loss without regularizer (equals g when there is none). */
   lowerDataLoss(x: Vec, y: Vec, batch: Batch): number;
+  /**
+   * Optional fused path: the four SOBA oracles at each point on the same
+   * batches (e.g. the current and the previous point of a STORM difference)
+   * with the rows of each batch read once for all of them. Must give exactly
+   * the values of `sobaPointsSeparately` (bit for bit); the counting wrapper
+   * counts one gradF, gradG, JVP and HVP per point.
+   */
+  sobaPoints?(points: ReadonlyArray<SobaPoint>, upper: Batch, lower: Batch): void;
 }
 
 /** What evaluators need beyond the oracles: held-out data and closed forms. */

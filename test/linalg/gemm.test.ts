@@ -4,7 +4,8 @@
  * WebAssembly SIMD kernels (assembly/kernels.ts) against the reference to
  * 1e-12 relative, on shapes with remainders in every blocked dimension
  * (rows and columns not multiples of the 4 × 4 tile, k beyond one 256-wide
- * block), gathered rows (repeated, out of order), pinned and unpinned tables.
+ * block), gathered rows (repeated, out of order), pinned and unpinned tables,
+ * and the fused epilogues (bias, ReLU, ReLU-derivative mask).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +56,19 @@ test('the TypeScript GEMM reference computes A[rows]·W, D·Wᵀ and G + A[rows]
       for (let j = 0; j < n; j++) s += d[b * n + j]! * w[i * n + j]!;
       assert.ok(Math.abs(nt[b * k + i]! - s) <= 1e-14 * (1 + Math.abs(s)), `gemmNT (${b}, ${i})`);
     }
+  // Epilogues: + bias, then ReLU (v > 0 ? v : 0), then ⊙ 1[mask > 0].
+  const bias = normals(rng, n);
+  const mask = normals(rng, count * n);
+  const fused = new Float64Array(count * n);
+  gemm(fused, a, k, rows, count, w, n, bias, true, mask);
+  for (let e = 0; e < count * n; e++) {
+    const v = out[e]! + bias[e % n]!;
+    assert.equal(fused[e], mask[e]! > 0 && v > 0 ? v : 0, `gemm + bias, ReLU, mask (${e})`);
+  }
+  const ntMask = normals(rng, count * k);
+  const ntFused = new Float64Array(count * k);
+  gemmNT(ntFused, d, count, n, w, k, ntMask);
+  for (let e = 0; e < count * k; e++) assert.equal(ntFused[e], ntMask[e]! > 0 ? nt[e] : 0, `gemmNT ⊙ mask (${e})`);
   const base = normals(rng, k * n);
   const g = Float64Array.from(base);
   gemmTNAcc(g, a, k, rows, count, d, n);
@@ -92,6 +106,16 @@ for (const [count, k, n] of SHAPES)
         w.gemm(oW, a, k, rows, count, wk, n);
         assert.ok(maxRelErr(oW, oT) <= TOL, `gemm (${what}): ${maxRelErr(oW, oT)}`);
         if (k === 0) assert.ok(oW.every((e) => e === 0), 'empty inner dimension: zero product');
+        // Fused epilogue: + bias, ReLU, mask (a ReLU layer's derivative).
+        const bias = normals(rng, n);
+        const mask = normals(rng, count * n);
+        for (const [b, relu, m] of [[bias, false, null], [bias, true, null], [null, true, null], [bias, false, mask], [null, false, mask]] as const) {
+          tsKernels.gemm(oT, a, k, rows, count, wk, n, b, relu, m);
+          w.gemm(oW, a, k, rows, count, wk, n, b, relu, m);
+          const how = `${b ? '+ bias ' : ''}${relu ? 'ReLU ' : ''}${m ? 'mask' : ''}`;
+          assert.ok(maxRelErr(oW, oT) <= TOL, `gemm ${how} (${what}): ${maxRelErr(oW, oT)}`);
+          for (let e = 0; e < count * n; e++) if ((m && !(m[e]! > 0)) || (relu && !(oT[e]! > 0))) assert.ok(Object.is(oW[e], 0), `gemm ${how}: +0 at ${e}`);
+        }
 
         const base = normals(rng, k * n);
         const gT = Float64Array.from(base);
@@ -106,6 +130,11 @@ for (const [count, k, n] of SHAPES)
       tsKernels.gemmNT(ntT, d, count, n, wk, k);
       w.gemmNT(ntW, d, count, n, wk, k);
       assert.ok(maxRelErr(ntW, ntT) <= TOL, `gemmNT: ${maxRelErr(ntW, ntT)}`);
+      const ntMask = normals(rng, count * k);
+      tsKernels.gemmNT(ntT, d, count, n, wk, k, ntMask);
+      w.gemmNT(ntW, d, count, n, wk, k, ntMask);
+      assert.ok(maxRelErr(ntW, ntT) <= TOL, `gemmNT ⊙ mask: ${maxRelErr(ntW, ntT)}`);
+      for (let e = 0; e < count * k; e++) if (!(ntMask[e]! > 0)) assert.ok(Object.is(ntW[e], 0), `gemmNT ⊙ mask: +0 at ${e}`);
     });
 
 test('WebAssembly GEMM: an unpinned activation table is read afresh on every call, only its first rows when none are selected', () => {

@@ -251,3 +251,95 @@ test('a single agent with no neighbours completes rounds alone and sends nothing
   assert.deepEqual(Array.from(out), [1, 2, 3]);
   assert.deepEqual(sim.counters, { rounds: 3, messages: 0, floats: 0, bytes: 0, wireBytes: 0 });
 });
+
+/** A ring of `m` agents with Metropolis weights (1/3 each), dense W. */
+function ring(m: number): SimulatorTopology {
+  const neighbours = Array.from({ length: m }, (_, i) => [(i + m - 1) % m, (i + 1) % m].sort((a, b) => a - b));
+  const weights = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    weights[i * m + i] = 1 / 3;
+    for (const j of neighbours[i]!) weights[i * m + j] = 1 / 3;
+  }
+  return { m, neighbours, weights };
+}
+
+/**
+ * `rounds` gossip rounds of every agent of `topo` as concurrent tasks, each
+ * agent's vectors its own; with `scheduled`, the host settles each agent when
+ * it is done. Returns every agent's iterate after each round, the order in
+ * which agents resumed (agent, round) and the counters.
+ */
+async function gossipRun(topo: SimulatorTopology, rounds: number, bytesPerFloat: number, scheduled: boolean) {
+  const sim = new Simulator(topo, bytesPerFloat);
+  if (scheduled) sim.schedule(true);
+  const rng = new Rng(7, 'scheduled');
+  const x0 = Array.from({ length: topo.m }, () => Float64Array.from({ length: LEN }, () => rng.normal()));
+  const history = Array.from({ length: rounds }, () => new Array<Float64Array>(topo.m));
+  const resumed: Array<[number, number]> = [];
+  let inside = 0;
+  let overlapped = false;
+  const agent = async (i: number): Promise<void> => {
+    const x = Float64Array.from(x0[i]!);
+    try {
+      for (let r = 0; r < rounds; r++) {
+        inside--;
+        await mixRound(sim.links[i]!, x, x);
+        if (++inside > 1) overlapped = true;
+        // A hop through the microtask queue: any other agent already resumed would run here.
+        await Promise.resolve();
+        resumed.push([i, r]);
+        history[r]![i] = Float64Array.from(x);
+      }
+    } finally {
+      inside--;
+      sim.settle(i);
+    }
+  };
+  inside = topo.m;
+  await Promise.all(Array.from({ length: topo.m }, (_, i) => agent(i)));
+  return { history, resumed, counters: { ...sim.counters }, pending: sim.pendingAgents, overlapped };
+}
+
+test('scheduled dispatch: each agent resumes as soon as its neighbours sent, one at a time, with the lockstep iterates and counters bit for bit', async () => {
+  const rounds = 40;
+  // A ring long enough for several tiles, and a directed graph (agent i hears i + 1 and i + 3 only).
+  const directed: SimulatorTopology = {
+    m: 9,
+    neighbours: Array.from({ length: 9 }, (_, i) => [(i + 1) % 9, (i + 3) % 9].sort((a, b) => a - b)),
+    weights: (() => {
+      const w = new Float64Array(81);
+      for (let i = 0; i < 9; i++) for (const j of [i, (i + 1) % 9, (i + 3) % 9]) w[i * 9 + j] = 1 / 3;
+      return w;
+    })(),
+  };
+  for (const topo of [ring(70), directed])
+    for (const bytesPerFloat of [4, 8]) {
+      const lockstep = await gossipRun(topo, rounds, bytesPerFloat, false);
+      const scheduled = await gossipRun(topo, rounds, bytesPerFloat, true);
+      for (let r = 0; r < rounds; r++)
+        for (let i = 0; i < topo.m; i++) assert.deepEqual(scheduled.history[r]![i], lockstep.history[r]![i], `m = ${topo.m}, round ${r}, agent ${i}`);
+      assert.deepEqual(scheduled.counters, lockstep.counters);
+      assert.equal(scheduled.pending, 0);
+      assert.equal(scheduled.overlapped, false, 'one agent at a time between its resumption and its next exchange');
+      assert.equal(lockstep.overlapped, true, 'lockstep resumes every agent of a round at once');
+      // Lockstep resumes every agent for round r before any for round r + 1; scheduled dispatch does not wait for the whole network.
+      const lockRounds = lockstep.resumed.map(([, r]) => r);
+      assert.deepEqual(lockRounds, [...lockRounds].sort((a, b) => a - b));
+      const schedRounds = scheduled.resumed.map(([, r]) => r);
+      assert.notDeepEqual(schedRounds, [...schedRounds].sort((a, b) => a - b));
+    }
+});
+
+test('scheduled dispatch on a ring resumes an agent again after about a tile of others, not after all of them', async () => {
+  const m = 200;
+  const { resumed } = await gossipRun(ring(m), 64, 8, true);
+  const last = new Map<number, number>();
+  const gaps: number[] = [];
+  resumed.forEach(([i], t) => {
+    if (last.has(i)) gaps.push(t - last.get(i)!);
+    last.set(i, t);
+  });
+  gaps.sort((a, b) => a - b);
+  // The median distance between two resumptions of the same agent (lockstep: m).
+  assert.ok(gaps[gaps.length >> 1]! <= 32, `median gap ${gaps[gaps.length >> 1]}`);
+});

@@ -12,6 +12,7 @@
  * the small per-call arguments (parameters, row indices, outputs) are copied
  * in on every call through reusable arenas.
  */
+import type { PassPoint } from '../fused.ts';
 import { isPinned, type RowKernels } from '../kernels.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
 
@@ -20,12 +21,17 @@ interface Exports {
   softmaxForwardRows(probs: number, a: number, d: number, rows: number, useRows: number, count: number, labels: number, y: number, c: number, scratch: number): number;
   softmaxGradientRows(out: number, probs: number, a: number, d: number, rows: number, useRows: number, count: number, labels: number, y: number, c: number, scale: number, scratch: number): number;
   softmaxHvpRows(out: number, probs: number, a: number, d: number, rows: number, useRows: number, count: number, v: number, c: number, scale: number, scratch: number): void;
+  softmaxPassRows(
+    points: number, hvp: number, a: number, d: number, rows: number, useRows: number, count: number, labels: number, c: number, scale: number, scratch: number,
+    y0: number, v0: number, gOut0: number, hOut0: number, probs0: number,
+    y1: number, v1: number, gOut1: number, hOut1: number, probs1: number,
+  ): void;
   gatherGemm(out: number, a: number, d: number, rows: number, useRows: number, count: number, y: number, c: number, scratch: number): void;
   gatherGemmTAcc(out: number, a: number, d: number, rows: number, useRows: number, count: number, r: number, c: number, s: number, scratch: number): void;
   gemv(out: number, a: number, rows: number, cols: number, x: number): void;
   gemmScratchLength(m: number): number;
-  gemm(out: number, a: number, k: number, rows: number, useRows: number, count: number, w: number, n: number, scratch: number): void;
-  gemmNT(out: number, d: number, count: number, n: number, w: number, k: number, scratch: number): void;
+  gemm(out: number, a: number, k: number, rows: number, useRows: number, count: number, w: number, n: number, bias: number, relu: number, mask: number, scratch: number): void;
+  gemmNT(out: number, d: number, count: number, n: number, w: number, k: number, mask: number, scratch: number): void;
   gemmTNAcc(g: number, a: number, k: number, rows: number, useRows: number, count: number, d: number, n: number, scratch: number): void;
 }
 
@@ -256,6 +262,46 @@ class WasmKernels implements RowKernels {
     this.getF64(out, d * c, oAt);
   };
 
+  /**
+   * Arena per point: Y, V, gradient, HVP (d·c each) and probabilities
+   * (count·c); then the kernel's scratch (8·c·d + 16·c) and the row indices.
+   */
+  softmaxPassRows = (points: ReadonlyArray<PassPoint>, a: Float64Array, d: number, rows: Int32Array | null, count: number, labels: Int32Array, c: number, scale: number): void => {
+    const k = points.length;
+    if (k < 1 || k > 2) throw new Error(`softmaxPassRows takes 1 or 2 points, got ${k}`);
+    const p0 = points[0]!;
+    const p1 = points[k - 1]!;
+    const hvp = p0.v !== null;
+    const aAt = this.place(a);
+    const lAt = this.place(labels, 1);
+    const cd = c * d;
+    const block = Math.ceil((cd * 8) / ALIGN) * ALIGN;
+    const probsBlock = Math.ceil((count * c * 8) / ALIGN) * ALIGN;
+    const perPoint = 4 * block + probsBlock;
+    const scratchBytes = Math.ceil(((8 * cd + 16 * c) * 8) / ALIGN) * ALIGN;
+    const at0 = this.arenaOf(2 * perPoint + scratchBytes + count * 4 + ALIGN);
+    const at1 = at0 + perPoint;
+    const sAt = at1 + perPoint;
+    const rAt = sAt + scratchBytes;
+    this.putF64(p0.y, cd, at0);
+    if (hvp) this.putF64(p0.v!, cd, at0 + block);
+    if (k > 1) {
+      this.putF64(p1.y, cd, at1);
+      if (hvp) this.putF64(p1.v!, cd, at1 + block);
+    }
+    this.putRows(rAt, rows, count);
+    this.ex.softmaxPassRows(k, hvp ? 1 : 0, aAt, d, rAt, rows === null ? 0 : 1, count, lAt, c, scale, sAt,
+      at0, at0 + block, at0 + 2 * block, at0 + 3 * block, at0 + 4 * block,
+      at1, at1 + block, at1 + 2 * block, at1 + 3 * block, at1 + 4 * block);
+    for (let j = 0; j < k; j++) {
+      const pt = points[j]!;
+      const at = j === 0 ? at0 : at1;
+      this.getF64(pt.grad, cd, at + 2 * block);
+      if (hvp) this.getF64(pt.hvp!, cd, at + 3 * block);
+      if (pt.probs) this.getF64(pt.probs, count * c, at + 4 * block);
+    }
+  };
+
   gatherGemm = (out: Float64Array, a: Float64Array, d: number, rows: Int32Array | null, count: number, y: Float64Array, c: number): void => {
     const aAt = this.place(a);
     const o = this.layout(count * c, d * c, c * d + 2, 0, rows === null ? 0 : count);
@@ -287,22 +333,29 @@ class WasmKernels implements RowKernels {
     this.getF64(out, rowCount, oAt);
   };
 
-  gemm = (out: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, w: Float64Array, n: number): void => {
+  gemm = (out: Float64Array, a: Float64Array, k: number, rows: Int32Array | null, count: number, w: Float64Array, n: number, bias: Float64Array | null = null, relu = false, mask: Float64Array | null = null): void => {
     const aAt = this.place(a, 0, rows === null ? count * k : a.length);
-    const o = this.layout(count * n, k * n, this.ex.gemmScratchLength(count), 0, rows === null ? 0 : count);
-    const oAt = o[0]!, wAt = o[1]!, sAt = o[2]!, rAt = o[4]!;
+    // Blocks: out; W then the bias; scratch; the mask.
+    const o = this.layout(count * n, k * n + (bias ? n : 0), this.ex.gemmScratchLength(count), mask ? count * n : 0, rows === null ? 0 : count);
+    const oAt = o[0]!, wAt = o[1]!, sAt = o[2]!, mAt = o[3]!, rAt = o[4]!;
+    const bAt = wAt + k * n * 8;
     this.putF64(w, k * n, wAt);
+    if (bias) this.putF64(bias, n, bAt);
+    if (mask) this.putF64(mask, count * n, mAt);
     this.putRows(rAt, rows, count);
-    this.ex.gemm(oAt, aAt, k, rAt, rows === null ? 0 : 1, count, wAt, n, sAt);
+    this.ex.gemm(oAt, aAt, k, rAt, rows === null ? 0 : 1, count, wAt, n, bias ? bAt : 0, relu ? 1 : 0, mask ? mAt : 0, sAt);
     this.getF64(out, count * n, oAt);
   };
 
-  gemmNT = (out: Float64Array, d: Float64Array, count: number, n: number, w: Float64Array, k: number): void => {
-    const o = this.layout(count * k, count * n, k * n, this.ex.gemmScratchLength(count), 0);
-    const oAt = o[0]!, dAt = o[1]!, wAt = o[2]!, sAt = o[3]!;
+  gemmNT = (out: Float64Array, d: Float64Array, count: number, n: number, w: Float64Array, k: number, mask: Float64Array | null = null): void => {
+    // Blocks: out; D then W; scratch; the mask.
+    const o = this.layout(count * k, count * n + k * n, this.ex.gemmScratchLength(count), mask ? count * k : 0, 0);
+    const oAt = o[0]!, dAt = o[1]!, sAt = o[2]!, mAt = o[3]!;
+    const wAt = dAt + count * n * 8;
     this.putF64(d, count * n, dAt);
     this.putF64(w, k * n, wAt);
-    this.ex.gemmNT(oAt, dAt, count, n, wAt, k, sAt);
+    if (mask) this.putF64(mask, count * k, mAt);
+    this.ex.gemmNT(oAt, dAt, count, n, wAt, k, mask ? mAt : 0, sAt);
     this.getF64(out, count * k, oAt);
   };
 
