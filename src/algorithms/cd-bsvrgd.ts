@@ -30,8 +30,8 @@
  * `zRadius` default none; batch sizes default to the problem's.
  */
 import { z } from 'zod';
-import { projectBall, type Vec } from '../linalg/vector.ts';
-import { baseState, BatchPair, batchSizes, gossip, interpolatedStep, messageLayout, param, SobaEstimates, stormCoefficient, stormUpdate, trackUpdate, type Blocks } from './blocks.ts';
+import { lincomb, projectBall, type Vec } from '../linalg/vector.ts';
+import { baseState, BatchPair, batchSizes, gossip, interpolatedStep, messageLayout, param, SobaEstimates, stormCoefficient } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 const params = z
@@ -84,9 +84,6 @@ function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
     /** t = 0 sends (x, y, z) only; later rounds add the trackers. */
     initial: messageLayout({ x: dx, y: dy, z: dy }),
     full: messageLayout({ x: dx, y: dy, z: dy, p: dx, q: dy, r: dy }),
-    uPrev: new Float64Array(dx),
-    vPrev: new Float64Array(dy),
-    wPrev: new Float64Array(dy),
     halfX: new Float64Array(dx),
     halfY: new Float64Array(dy),
     /** STORM coefficients 1 − α_iη². */
@@ -96,9 +93,44 @@ function workspace(ctx: AgentContext, p: CdBsvrgdParams) {
 
 type Workspace = ReturnType<typeof workspace>;
 
+/**
+ * Lines 6–8 for one block after the gossip round, in one pass: the STORM
+ * update est ← coef·(est − atOld) + atNew, the tracker update
+ * tracker ← mixedTracker + est − est_old, then prev ← v and the η-interpolated
+ * step v ← (1 − η)·v + η·Proj(mixed − β·tracker). Each entry gets exactly the
+ * operations of stormUpdate, trackUpdate and interpolatedStep (blocks.ts)
+ * one after another, so the results are theirs bit for bit; with a finite
+ * radius the projection needs the whole half-step (in `half`) first.
+ */
+function stormTrackStep(
+  est: Vec, coef: number, atOld: Vec, atNew: Vec,
+  tracker: Vec, mixedTracker: Vec,
+  v: Vec, prev: Vec, mixed: Vec, beta: number, eta: number, half: Vec, radius: number,
+): void {
+  const keep = 1 - eta;
+  const project = Number.isFinite(radius);
+  for (let i = 0; i < v.length; i++) {
+    const old = est[i]!;
+    const e = coef * (old - atOld[i]!) + 1 * atNew[i]!;
+    est[i] = e;
+    const t = mixedTracker[i]! + 1 * e + -1 * old;
+    tracker[i] = t;
+    const h = 1 * mixed[i]! + -beta * t;
+    if (project) half[i] = h;
+    else {
+      const vi = v[i]!;
+      prev[i] = vi;
+      v[i] = keep * vi + eta * h;
+    }
+  }
+  if (!project) return;
+  projectBall(half, radius);
+  prev.set(v);
+  lincomb(v, keep, v, eta, half);
+}
+
 async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsvrgdParams): Promise<void> {
   const o = ctx.oracle;
-  let mixed: Blocks<'x' | 'y' | 'z'>;
   if (s.t === 0) {
     // Lines 2–4: u₀ = Ĝ_F, v₀ = δ^g, w₀ = Ĝ_h on B₀; p₀ = u₀, q₀ = v₀, r₀ = w₀.
     ws.first.draw(s.rng);
@@ -109,9 +141,16 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
     s.p.set(s.u);
     s.q.set(s.v);
     s.r.set(s.w);
-    mixed = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z }, ws.initial);
+    const mixed = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z }, ws.initial);
+    // Line 8: v_{t+½} = Σ_j e_kj v_t^{(j)} − β·tracker, v_{t+1} = v_t + η(v_{t+½} − v_t); z projected.
+    s.xPrev.set(s.x);
+    s.yPrev.set(s.y);
+    s.zPrev.set(s.z);
+    interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
+    interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
+    interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.halfY, p.zRadius ?? Infinity);
   } else {
-    // Lines 5–7: STORM estimators on B₁ at (x_t, y_t, z_t) and (x_{t−1}, y_{t−1}, z_{t−1}).
+    // Line 5: the estimates (3.5) on B₁ at (x_t, y_t, z_t) and (x_{t−1}, y_{t−1}, z_{t−1}).
     ws.later.draw(s.rng);
     const [c1, c2, c3] = ws.coef;
     const now = ws.now;
@@ -122,26 +161,14 @@ async function step(s: CdBsvrgdState, ctx: AgentContext, ws: Workspace, p: CdBsv
       now.at(o, s.x, s.y, s.z, ws.later);
       before.zero();
     }
-    ws.uPrev.set(s.u);
-    ws.vPrev.set(s.v);
-    ws.wPrev.set(s.w);
-    stormUpdate(s.u, c1, before.hypergrad, now.hypergrad);
-    stormUpdate(s.v, c2, before.lowerGrad, now.lowerGrad);
-    stormUpdate(s.w, c3, before.zGrad, now.zGrad);
-    // One round of (x, y, z, p, q, r); gradient tracking p_t = Σ_j e_kj p_{t−1}^{(j)} + u_t − u_{t−1}.
+    // One round of (x_t, y_t, z_t, p_{t−1}, q_{t−1}, r_{t−1}); none of them depends on the STORM updates below.
     const m = await gossip(ctx.link, { x: s.x, y: s.y, z: s.z, p: s.p, q: s.q, r: s.r }, ws.full);
-    trackUpdate(s.p, m.p, s.u, ws.uPrev);
-    trackUpdate(s.q, m.q, s.v, ws.vPrev);
-    trackUpdate(s.r, m.r, s.w, ws.wPrev);
-    mixed = m;
+    // Lines 6–8 per block: STORM u_t = (1 − α₁η²)(u_{t−1} − Ĝ_F(old)) + Ĝ_F(new); tracking
+    // p_t = Σ_j e_kj p_{t−1}^{(j)} + u_t − u_{t−1}; x_{t+1} = x_t + η(Σ_j e_kj x_t^{(j)} − β₁p_t − x_t) (y, z likewise, z projected).
+    stormTrackStep(s.u, c1, before.hypergrad, now.hypergrad, s.p, m.p, s.x, s.xPrev, m.x, p.beta1, p.eta, ws.halfX, Infinity);
+    stormTrackStep(s.v, c2, before.lowerGrad, now.lowerGrad, s.q, m.q, s.y, s.yPrev, m.y, p.beta2, p.eta, ws.halfY, Infinity);
+    stormTrackStep(s.w, c3, before.zGrad, now.zGrad, s.r, m.r, s.z, s.zPrev, m.z, p.beta3, p.eta, ws.halfY, p.zRadius ?? Infinity);
   }
-  // Line 8: v_{t+½} = Σ_j e_kj v_t^{(j)} − β·tracker, v_{t+1} = v_t + η(v_{t+½} − v_t); z projected.
-  s.xPrev.set(s.x);
-  s.yPrev.set(s.y);
-  s.zPrev.set(s.z);
-  interpolatedStep(s.x, mixed.x, p.beta1, s.p, p.eta, ws.halfX);
-  interpolatedStep(s.y, mixed.y, p.beta2, s.q, p.eta, ws.halfY);
-  interpolatedStep(s.z, mixed.z, p.beta3, s.r, p.eta, ws.halfY, p.zRadius ?? Infinity);
   s.t++;
 }
 

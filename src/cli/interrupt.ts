@@ -1,7 +1,8 @@
 /**
  * Ctrl-C / SIGTERM during `dbo run` and `dbo resume`: the first signal asks
- * the run to stop at the next iteration boundary it can (the simulator and
- * worker threads: the next iteration; libp2p agents: the next evaluation point
+ * the run to stop at the next iteration boundary it can (the simulator: the
+ * next iteration; worker threads: one of the next two, where they agree;
+ * libp2p agents: the next evaluation point
  * or checkpoint), save a checkpoint and say how to resume; a second one quits
  * at once (the last periodic checkpoint, if any, stays resumable).
  */

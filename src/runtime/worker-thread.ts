@@ -4,10 +4,10 @@
  * (worker-part.ts: their oracles, links and the shared start), or, for a
  * problem whose oracles cannot be sent, prepares the run from the resolved
  * config itself; then it steps them in lockstep with the other workers:
- * payloads go through shared slots, one barrier per communication round, and
- * one more at the end of each iteration where the workers publish whether an
- * iterate became non-finite (so that every worker stops at the same
- * iteration, as the simulator does).
+ * payloads go through shared slots and the workers meet at one barrier per
+ * communication round, nowhere else; whether an iterate became non-finite, or
+ * a stop was asked, travels with those barriers (see `advance`), so that every
+ * worker stops at the same iteration, as the simulator does.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -66,8 +66,12 @@ const comm = emptyCommCounters();
 
 let round = 0;
 let arrived = 0;
-const sentRound = new Map<number, number>();
-const waiting = new Map<number, { resolve: (r: ReadonlyArray<Vec>) => void; reject: (e: unknown) => void }>();
+/** Per hosted agent (position k in `hosted`): rounds sent, and the settlers of its pending exchange. */
+const sent = new Int32Array(hosted.length);
+const resolvers: Array<((r: ReadonlyArray<Vec>) => void) | null> = new Array(hosted.length).fill(null);
+const rejecters: Array<((e: unknown) => void) | null> = new Array(hosted.length).fill(null);
+/** Per hosted agent and round parity: the array of its neighbours' slot views it receives (reused; valid until its next exchange). */
+const inboxes: Float64Array[][] = Array.from({ length: 2 * hosted.length }, () => []);
 /** Cached read views of each agent's slot per parity (recreated when its length changes). */
 const views: Float64Array[] = new Array(layout.m * 2);
 
@@ -82,43 +86,87 @@ function view(j: number, parity: number): Float64Array {
   return v;
 }
 
+/** Thrown into the hosted agents' steps when another worker's agent became non-finite in the previous iteration (see `advance`). */
+const HALT = new Error('worker runtime: halted (another worker found a non-finite iterate)');
+/** Set once the agents were halted mid-iteration: their states are then no longer an iteration boundary's. */
+let halted = false;
+
+/**
+ * The iteration whose end-of-iteration reports (worker-shared.ts) this
+ * worker published but has not read yet, or −1. They are read after the next
+ * barrier this worker passes, which every worker reaches only after
+ * publishing its own report of that iteration.
+ */
+let unread = -1;
+/** Set when a report read asked to stop: every worker then stops after the iteration it is in. */
+let stopAgreed = false;
+
+/** Reads every worker's report of iteration `t`: whether some agent was non-finite, whether a stop was asked. */
+function readReports(t: number): { bad: boolean; stop: boolean } {
+  const base = CTRL_WORKERS + (t & 1) * layout.workers;
+  let bad = false;
+  let stop = false;
+  for (let w = 0; w < layout.workers; w++) {
+    const r = Atomics.load(ctrl, base + w);
+    if (r >= 0) bad = true;
+    else if (r === REPORT_STOP) stop = true;
+  }
+  unread = -1;
+  if (stop) stopAgreed = true;
+  return { bad, stop };
+}
+
+function settleAll(settle: (k: number) => void): void {
+  for (let k = 0; k < hosted.length; k++) if (resolvers[k]) settle(k);
+  resolvers.fill(null);
+  rejecters.fill(null);
+}
+
 function completeRound(): void {
   const parity = round & 1;
   try {
     barrier(ctrl, layout.workers);
   } catch (e) {
-    for (const w of waiting.values()) w.reject(e);
-    waiting.clear();
+    settleAll((k) => rejecters[k]!(e));
     throw e;
   }
+  if (unread >= 0 && readReports(unread).bad) {
+    // Another worker stopped after the previous iteration; so do these agents, mid-iteration (nothing reads their states again).
+    halted = true;
+    settleAll((k) => rejecters[k]!(HALT));
+    return;
+  }
   comm.rounds++;
-  const inboxes = new Map<number, Vec[]>();
-  for (const i of hosted) {
+  for (let k = 0; k < hosted.length; k++) {
+    const i = hosted[k]!;
     const nb = neighbours[i]!;
     const len = lengths[i * 2 + parity]!;
     comm.messages += nb.length;
     comm.floats += nb.length * len;
-    inboxes.set(i, nb.map((j) => view(j, parity)));
+    const inbox = inboxes[2 * k + parity]!;
+    for (let n = 0; n < nb.length; n++) inbox[n] = view(nb[n]!, parity);
   }
   comm.bytes = comm.floats * bytesPerFloat;
   arrived = 0;
   round++;
-  const resolvers = [...waiting.entries()];
-  waiting.clear();
-  for (const [i, w] of resolvers) w.resolve(inboxes.get(i)!);
+  settleAll((k) => resolvers[k]!(inboxes[2 * k + parity]!));
 }
 
-function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
-  if ((sentRound.get(i) ?? 0) !== round) throw new Error(`worker runtime: agent ${i} sent twice in round ${round}`);
+function exchange(k: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
+  const i = hosted[k]!;
+  if (sent[k] !== round) throw new Error(`worker runtime: agent ${i} sent twice in round ${round}`);
   if (payload.length > cap)
     throw new Error(`worker runtime: agent ${i} sends ${payload.length} floats, more than the ${cap} a slot holds; run with --threads 1`);
   const parity = round & 1;
-  const k = i * 2 + parity;
+  const slot = i * 2 + parity;
   // The same rounding as the simulator (a value as the wire would carry it), so the iterates match bit for bit.
-  roundThroughWire(payload, slots.subarray(k * cap, k * cap + payload.length), bytesPerFloat);
-  lengths[k] = payload.length;
-  sentRound.set(i, round + 1);
-  const done = new Promise<ReadonlyArray<Vec>>((resolve, reject) => waiting.set(i, { resolve, reject }));
+  roundThroughWire(payload, slots.subarray(slot * cap, slot * cap + payload.length), bytesPerFloat);
+  lengths[slot] = payload.length;
+  sent[k] = round + 1;
+  const done = new Promise<ReadonlyArray<Vec>>((resolve, reject) => {
+    resolvers[k] = resolve;
+    rejecters[k] = reject;
+  });
   arrived++;
   if (arrived === hosted.length) completeRound();
   return done;
@@ -127,7 +175,7 @@ function exchange(i: number, payload: Vec): Promise<ReadonlyArray<Vec>> {
 const links = new Map<number, AgentLink>();
 init.links.forEach((l, k) => {
   const i = hosted[k]!;
-  links.set(i, { id: i, neighbours: l.neighbours, selfWeight: l.selfWeight, neighbourWeights: l.neighbourWeights, exchange: (payload: Vec) => exchange(i, payload) });
+  links.set(i, { id: i, neighbours: l.neighbours, selfWeight: l.selfWeight, neighbourWeights: l.neighbourWeights, exchange: (payload: Vec) => exchange(k, payload) });
 });
 const group = new AgentGroup(run, hosted, (id) => links.get(id)!);
 let iteration = 0;
@@ -143,24 +191,63 @@ function firstNonFinite(): { id: number; message: string } | null {
   return null;
 }
 
-async function advance(to: number): Promise<{ iteration: number; bad: { id: number; message: string } | null; stoppedBy: boolean; computeMs: number }> {
+function checkUsable(what: string): void {
+  if (halted) throw new Error(`worker runtime: ${what} after the agents were halted by a non-finite iterate`);
+}
+
+/**
+ * Runs the hosted agents to iteration `to` in lockstep with the other
+ * workers, with no barrier of its own in an iteration that has a
+ * communication round. After each iteration a worker publishes a report (an
+ * agent id whose iterate is non-finite, a stop request, or nothing) and reads
+ * everyone's after the next barrier it passes, the first round of the next
+ * iteration (or an explicit barrier at the end of an iteration without one):
+ *   - a worker with a non-finite agent stops; it meets the others at that
+ *     next barrier, after which they halt the iteration they had begun (their
+ *     states are not read again: the run ends there, as in the simulator) and
+ *     all report the same iteration;
+ *   - a stop request makes every worker stop after the iteration in which the
+ *     reports were read, at an iteration boundary, for a checkpoint;
+ *   - at `to`, or once a stop is agreed, nobody needs the others' reports:
+ *     the main thread merges what each worker returns.
+ */
+async function advance(to: number): Promise<{ iteration: number; bad: { id: number; message: string } | null; computeMs: number }> {
+  checkUsable('advance');
   let computeMs = 0;
+  // Every worker returned at the same iteration last time: nothing is pending.
+  unread = -1;
+  stopAgreed = false;
   while (iteration < to) {
     const start = performance.now();
-    await group.step();
+    try {
+      await group.step();
+    } catch (e) {
+      if (e === HALT) return { iteration, bad: null, computeMs: computeMs + performance.now() - start };
+      throw e;
+    }
     computeMs += performance.now() - start;
     if (arrived !== 0) throw new Error(`${run.algorithm.name}: agents finished iteration ${iteration + 1} with a communication round half done`);
     iteration++;
+    // An iteration without a communication round passed no barrier: the previous reports are read at one here.
+    if (unread >= 0) {
+      barrier(ctrl, layout.workers);
+      if (readReports(unread).bad) {
+        halted = true;
+        return { iteration: iteration - 1, bad: null, computeMs };
+      }
+    }
     const bad = firstNonFinite();
-    const base = CTRL_WORKERS + (iteration & 1) * layout.workers;
-    // A stop request is published like a non-finite iterate, so that every worker stops after the same iteration.
-    Atomics.store(ctrl, base + init.index, bad !== null ? bad.id : Atomics.load(ctrl, CTRL_STOP) !== 0 ? REPORT_STOP : REPORT_NONE);
-    barrier(ctrl, layout.workers);
-    let any = false;
-    for (let w = 0; w < layout.workers; w++) if (Atomics.load(ctrl, base + w) !== REPORT_NONE) any = true;
-    if (any) return { iteration, bad, stoppedBy: true, computeMs };
+    if (iteration === to || stopAgreed) return { iteration, bad, computeMs };
+    const report = bad !== null ? bad.id : Atomics.load(ctrl, CTRL_STOP) !== 0 ? REPORT_STOP : REPORT_NONE;
+    Atomics.store(ctrl, CTRL_WORKERS + (iteration & 1) * layout.workers + init.index, report);
+    unread = iteration;
+    if (bad !== null) {
+      // Stand in for this worker's part of the next barrier, where the others read this report and halt.
+      barrier(ctrl, layout.workers);
+      return { iteration, bad, computeMs };
+    }
   }
-  return { iteration, bad: null, stoppedBy: false, computeMs };
+  return { iteration, bad: null, computeMs };
 }
 
 port.on('message', (req: WorkerRequest) => {
@@ -171,6 +258,7 @@ port.on('message', (req: WorkerRequest) => {
           port.postMessage({ ok: true, result: await advance(req.to) });
           break;
         case 'snapshot': {
+          checkUsable('snapshot');
           const out = group.views().map((v, k) => ({
             id: group.agents[k]!.id,
             x: Float64Array.from(v.x),
@@ -185,6 +273,7 @@ port.on('message', (req: WorkerRequest) => {
           port.postMessage({ ok: true, result: { comm: { ...comm }, oracle: group.oracleCounts() } });
           break;
         case 'checkpoint':
+          checkUsable('checkpoint');
           port.postMessage({ ok: true, result: group.checkpoint() });
           break;
         case 'restore':

@@ -140,7 +140,7 @@ export class WorkerRuntime implements Runtime {
           if (stopRequested()) Atomics.store(this.control, CTRL_STOP, 1);
         }, 20)
       : null;
-    let results: Array<{ iteration: number; bad: { id: number; message: string } | null; stoppedBy: boolean }>;
+    let results: Array<{ iteration: number; bad: { id: number; message: string } | null }>;
     try {
       results = await this.ask({ cmd: 'advance', to });
     } finally {

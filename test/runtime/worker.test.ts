@@ -7,7 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGORITHMS } from '../../src/algorithms/registry.ts';
 import { resolveConfig, type RunConfig } from '../../src/experiments/config.ts';
@@ -15,6 +15,7 @@ import { runToDirectory } from '../../src/experiments/run-to-directory.ts';
 import { execute, prepareRun } from '../../src/experiments/runner.ts';
 import { partitionAgents, WorkerRuntime, workerRuntimeFactory } from '../../src/runtime/worker.ts';
 import { hostedPart } from '../../src/runtime/worker-part.ts';
+import { randomQuadraticInstance } from '../../src/problems/quadratic-generator.ts';
 import { tempDir, writeQuadratic } from '../helpers.ts';
 
 const root = tempDir('dbo-worker-test-');
@@ -99,6 +100,25 @@ test('a diverging run stops at the same iteration with the same message on worke
   assert.equal(ref.status, 'diverged');
   assert.equal(par.status, 'diverged');
   assert.equal(par.message, ref.message);
+});
+
+test('an iterate non-finite in one worker only: the others halt the iteration they began, and every thread count reports the simulator’s iteration and agent', async () => {
+  // Agent 4's lower level is 1000× stiffer: its ring neighbours 3 and 5 go non-finite first (iteration 21), while agents 0–2 are still finite.
+  const inst = randomQuadraticInstance({ agents: 6, dx: 3, dy: 4, problemClass: 'global', heterogeneity: 0.3, noise: 0.1 }, 7);
+  const g = inst.agents[4]!.g;
+  g.Ayy = g.Ayy.map((r) => r.map((v) => v * 1000));
+  const file = join(root, 'stiff.json');
+  writeFileSync(file, JSON.stringify(inst));
+  const c = config('d-soba', { iterations: 400, evalEvery: 100, problem: { type: 'quadratic', file, batch: 2 }, topology: { type: 'ring', agents: 6 } });
+  const ref = await execute(prepareRun(c));
+  assert.equal(ref.status, 'diverged');
+  assert.match(ref.message!, /iteration 21: agent 3's y has non-finite entries/);
+  for (const threads of [2, 3]) {
+    const par = await execute(prepareRun(c), {}, workerRuntimeFactory(threads)!);
+    assert.equal(par.status, 'diverged', `${threads} threads`);
+    assert.equal(par.message, ref.message, `${threads} threads`);
+    assert.deepEqual(par.rows.map(({ elapsedMs: _, ...r }) => r), ref.rows.map(({ elapsedMs: _, ...r }) => r), `${threads} threads`);
+  }
 });
 
 test('agents are split into contiguous blocks; threads < 2 means the simulator', async () => {
