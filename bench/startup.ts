@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error plain JavaScript module without type declarations
 import { buildIsFresh } from '../scripts/source-stamp.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +35,7 @@ function median(xs: number[]): number {
 
 if (only === undefined || 'startup'.includes(only) || only.includes('startup')) {
   console.log('\nstart-up: `dbo --help` within 4× of `node -e 0` (wall time, separate processes, alternating, medians)');
-  if (!buildIsFresh(root)) console.log('  skipped: dist/ is missing or older than src/ (run `npm run build`; bin/dbo.mjs would transpile the sources)');
+  if (!(buildIsFresh(root) as boolean)) console.log('  skipped: dist/ is missing or older than src/ (run `npm run build`; bin/dbo.mjs would transpile the sources)');
   else {
     const pairs = quick ? 5 : 15;
     const bare: number[] = [];
