@@ -34,7 +34,8 @@
  */
 import { z } from 'zod';
 import { axpy, lincomb, norm2Sq, type Vec } from '../linalg/vector.ts';
-import { baseState, BatchPair, exactProducts, gossip, messageLayout, movingAverage, param, SobaEstimates, type SecondOrderProducts } from './blocks.ts';
+import { mixRound } from '../network/link.ts';
+import { baseState, BatchPair, exactProducts, movingAverage, param, SobaEstimates, type SecondOrderProducts } from './blocks.ts';
 import type { AgentContext, AgentStateBase, Algorithm } from './types.ts';
 
 
@@ -60,12 +61,42 @@ export interface DSobaState extends AgentStateBase {
   h: Vec;
 }
 
+/**
+ * x, y, z and h of one agent, laid out one after another in one array
+ * (x | y | z | h): the ATC message (x − αh, y − βv, ẑ) is formed in place in
+ * x | y | z, sent from there, and mixed in place, so that no separate
+ * message is written, read and copied back each iteration. Between the
+ * exchange and the mixing the state holds the message; a step is the only
+ * code that sees the state then. States whose vectors are separate arrays
+ * (say, deserialized from a checkpoint) are laid out again by the first step
+ * (`payloadOf`): the same values, so the same iterates.
+ */
+function layout(ctx: AgentContext, x: Vec, y: Vec, z: Vec, h: Vec): { x: Vec; y: Vec; z: Vec; h: Vec } {
+  const { dx, dy } = ctx;
+  const all = new Float64Array(2 * dx + 2 * dy);
+  const v = { x: all.subarray(0, dx), y: all.subarray(dx, dx + dy), z: all.subarray(dx + dy, dx + 2 * dy), h: all.subarray(dx + 2 * dy) };
+  v.x.set(x);
+  v.y.set(y);
+  v.z.set(z);
+  v.h.set(h);
+  return v;
+}
+
 function init(ctx: AgentContext): DSobaState {
-  return {
-    ...baseState(ctx, 'd-soba'),
-    z: Float64Array.from(ctx.init.z),
-    h: new Float64Array(ctx.dx),
-  };
+  const base = baseState(ctx, 'd-soba');
+  return { ...base, ...layout(ctx, base.x, base.y, ctx.init.z, new Float64Array(ctx.dx)) };
+}
+
+/** The message payload x | y | z of a state laid out by `layout`, laying it out first when it is not. */
+function payloadOf(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace): Vec {
+  if (ws.payload.of === s.x) return ws.payload.view;
+  const { dx, dy } = ctx;
+  const { x, y, z, h } = s;
+  const adjacent = x.buffer === y.buffer && y.buffer === z.buffer && z.buffer === h.buffer && y.byteOffset === x.byteOffset + 8 * dx && z.byteOffset === y.byteOffset + 8 * dy && h.byteOffset === z.byteOffset + 8 * dy;
+  if (!adjacent) Object.assign(s, layout(ctx, x, y, z, h));
+  ws.payload.of = s.x;
+  ws.payload.view = new Float64Array(s.x.buffer as ArrayBuffer, s.x.byteOffset, dx + 2 * dy);
+  return ws.payload.view;
 }
 
 /**
@@ -92,8 +123,8 @@ function workspace(ctx: AgentContext, products: SecondOrderProducts) {
     batches: new BatchPair(ctx.oracle, ctx.batch),
     /** u_x − Jz, Hz − u_y and v = ∇_y G at (x^t, y^t, z^t) (shared, see estimatesFor). */
     estimates: estimatesFor(dx, dy, products),
-    /** The ATC message (x − αh, y − βv, ẑ). */
-    message: messageLayout({ x: dx, y: dy, z: dy }),
+    /** The state's x | y | z as one vector (see `layout`), and the x it was made for. */
+    payload: { of: null as Vec | null, view: new Float64Array(0) },
   };
 }
 
@@ -143,21 +174,18 @@ function finiteDifferenceProducts(ctx: AgentContext, p: DSobaFoParams): SecondOr
 
 /** Algorithm 1, one iteration. */
 async function step(s: DSobaState, ctx: AgentContext, ws: DSobaWorkspace, p: DSobaParams): Promise<void> {
-  const m = ws.message.blocks;
+  const payload = payloadOf(s, ctx, ws);
   ws.batches.draw(s.rng);
   // ω^{t+1} = u_x − Jz, the z-gradient Hz − u_y and v = ∇_y G, all at (x^t, y^t, z^t).
   const e = ws.estimates.at(ctx.oracle, s.x, s.y, s.z, ws.batches);
-  // x − αh with h^t (Algorithm 1) or h^{t+1} ('current'); h^{t+1} = (1 − θ)h^t + θω^{t+1}.
-  if (p.hTiming === 'previous') lincomb(m.x, 1, s.x, -p.alpha, s.h);
+  // The message, in place: x − αh with h^t (Algorithm 1) or h^{t+1} ('current'); h^{t+1} = (1 − θ)h^t + θω^{t+1}.
+  if (p.hTiming === 'previous') lincomb(s.x, 1, s.x, -p.alpha, s.h);
   movingAverage(s.h, p.theta, e.hypergrad);
-  if (p.hTiming === 'current') lincomb(m.x, 1, s.x, -p.alpha, s.h);
-  lincomb(m.y, 1, s.y, -p.beta, e.lowerGrad);
-  lincomb(m.z, 1, s.z, -p.gamma, e.zGrad);
-  // x^{t+1} = Σ_j w_ij (x_j − αh_j), y^{t+1} = Σ_j w_ij (y_j − βv_j), z^{t+1} = Σ_j w_ij ẑ_j.
-  const mixed = await gossip(ctx.link, m, ws.message);
-  s.x.set(mixed.x);
-  s.y.set(mixed.y);
-  s.z.set(mixed.z);
+  if (p.hTiming === 'current') lincomb(s.x, 1, s.x, -p.alpha, s.h);
+  lincomb(s.y, 1, s.y, -p.beta, e.lowerGrad);
+  lincomb(s.z, 1, s.z, -p.gamma, e.zGrad);
+  // x^{t+1} = Σ_j w_ij (x_j − αh_j), y^{t+1} = Σ_j w_ij (y_j − βv_j), z^{t+1} = Σ_j w_ij ẑ_j, mixed in place.
+  await mixRound(ctx.link, payload, payload);
   s.t++;
 }
 

@@ -168,6 +168,18 @@ export class PeerLink implements AgentLink {
     const from = Math.max(this.completed, this.lastRound[k]! + 1);
     this.goneFrom[k] = from;
     for (const r of [...this.inbox[k]!.keys()]) if (r >= from) this.inbox[k]!.delete(r);
+    // A message counts only for a round both ends took part in. When this
+    // agent already sent its frame of a round j no longer takes part in (the
+    // departure was noticed after the send), take it back out, so that the
+    // counters do not depend on whether the departure was noticed before or
+    // after the send: at most one round is open at a time.
+    const w = this.waiting;
+    if (w && w.round >= from) {
+      const c = this.counters;
+      c.messages -= 1;
+      c.floats -= w.length;
+      c.bytes -= w.length * this.o.bytesPerFloat;
+    }
     this.o.onGone?.(j, from, reason);
     this.schedule(from + this.o.m, null);
     this.tryComplete();

@@ -155,3 +155,34 @@ test('the frame splitter refuses a length prefix beyond its limit and stays refu
   assert.throws(() => s.push(bad), /length prefix of 101 bytes exceeds the 100-byte frame limit/);
   assert.throws(() => s.push(new Uint8Array(4)), /exceeds/);
 });
+
+test('a departure noticed after this agent sent its frame of the departure round gives the same counters as one noticed before', async () => {
+  // Agent 0 of the ring (neighbours 1 and 3); neighbour 1 delivers round 0 and then departs.
+  const frameFrom = (sender: number, round: number, payload: Float64Array) => encodeDataFrame(sender, round, 2, payload, 8).subarray(LENGTH_PREFIX_BYTES);
+  const run = async (noticedAfterSend: boolean) => {
+    const link = new PeerLink({ id: 0, m: M, neighbours: [1, 3], selfWeight: W, neighbourWeights: [W, W], bytesPerFloat: 8, maxFloats: 1000 });
+    let toDeparted = 0;
+    for (const j of [1, 3]) link.connect(j, () => void (j === 1 && toDeparted++));
+    const x = Float64Array.from({ length: LEN }, (_, i) => i + 1);
+    const round0 = link.exchange(x);
+    for (const j of [1, 3]) link.receive(j, frameFrom(j, 0, x));
+    await round0;
+    if (!noticedAfterSend) link.gone(1, 'closed before the send');
+    const round1 = link.exchange(x);
+    if (noticedAfterSend) link.gone(1, 'closed after the send');
+    link.receive(3, frameFrom(3, 1, x));
+    await round1;
+    return { counters: { ...link.counters }, toDeparted, live: link.live };
+  };
+  const before = await run(false);
+  const after = await run(true);
+  // The frame of round 1 did go out to agent 1 in the second case, but it is not counted.
+  assert.equal(before.toDeparted, 1);
+  assert.equal(after.toDeparted, 2);
+  assert.deepEqual(after.live, [3]);
+  assert.deepEqual(before.live, [3]);
+  assert.deepEqual({ ...after.counters, wireBytes: 0 }, { ...before.counters, wireBytes: 0 });
+  assert.equal(before.counters.messages, 3);
+  assert.equal(before.counters.floats, 3 * LEN);
+  assert.equal(before.counters.bytes, 3 * LEN * 8);
+});

@@ -94,3 +94,21 @@ test('in-process runtime: a non-finite value in one agent far down the ring is f
   await assert.rejects(rt.advance(200), /stopped at a non-finite iterate after iteration 10/);
   await assert.rejects(rt.snapshot(), /stopped at a non-finite iterate/);
 });
+
+test('in-process runtime: an error thrown in one agent\'s step fails the advance with that error, as in lockstep', async () => {
+  const failing = () => {
+    const run = prepared({ name: 'd-soba' });
+    const oracle = run.problem.agents[25]!;
+    const gradG = oracle.gradG.bind(oracle);
+    let calls = 0;
+    oracle.gradG = (x, y, batch, outX, outY) => {
+      if (++calls === 10) throw new Error('oracle failed in iteration 10');
+      gradG(x, y, batch, outX, outY);
+    };
+    return run;
+  };
+  await assert.rejects(lockstep(failing(), 200), /oracle failed in iteration 10/);
+  const rt = new InProcessRuntime(failing());
+  await assert.rejects(rt.advance(200), /oracle failed in iteration 10/);
+  await assert.rejects(rt.advance(200), /stopped at an error in iteration 10/);
+});
