@@ -133,8 +133,8 @@ export class WorkerRuntime implements Runtime {
 
   async advance(to: number, onIteration?: (iteration: number) => void, stopRequested?: () => boolean): Promise<AdvanceResult> {
     const start = performance.now();
-    // A stop request reaches the workers through shared memory; they agree on the iteration to stop after.
-    Atomics.store(this.control, CTRL_STOP, 0);
+    // A stop request reaches the workers through shared memory (one already made, at once; later ones within 20 ms); they agree on the iteration to stop after.
+    Atomics.store(this.control, CTRL_STOP, stopRequested?.() ? 1 : 0);
     const poll = stopRequested
       ? setInterval(() => {
           if (stopRequested()) Atomics.store(this.control, CTRL_STOP, 1);
