@@ -486,6 +486,117 @@ function dotsInto2x2(dA0: usize, dA1: usize, dB0: usize, dB1: usize, a0: usize, 
   }
 }
 
+// One parameter matrix over four rows (two pairs): dst_r[p] ← a_r · bt_p for
+// r < 4, each sum in dotsInto2's order (bit-identical to dotsInto2 on rows
+// 0, 1 and on rows 2, 3); eight independent sums per pass for c = 2.
+function dotsInto4(d0: usize, d1: usize, d2: usize, d3: usize, a0: usize, a1: usize, a2: usize, a3: usize, bt: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  let p = 0;
+  for (; p + 1 < c; p += 2) {
+    const y0 = bt + <usize>p * rowBytes;
+    const y1 = y0 + rowBytes;
+    let s00 = f64x2.splat(0);
+    let s01 = f64x2.splat(0);
+    let s10 = f64x2.splat(0);
+    let s11 = f64x2.splat(0);
+    let s20 = f64x2.splat(0);
+    let s21 = f64x2.splat(0);
+    let s30 = f64x2.splat(0);
+    let s31 = f64x2.splat(0);
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      const u0 = v128.load(y0 + o);
+      const u1 = v128.load(y1 + o);
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      s00 = f64x2.add(s00, f64x2.mul(x0, u0));
+      s01 = f64x2.add(s01, f64x2.mul(x0, u1));
+      s10 = f64x2.add(s10, f64x2.mul(x1, u0));
+      s11 = f64x2.add(s11, f64x2.mul(x1, u1));
+      const x2 = v128.load(a2 + o);
+      const x3 = v128.load(a3 + o);
+      s20 = f64x2.add(s20, f64x2.mul(x2, u0));
+      s21 = f64x2.add(s21, f64x2.mul(x2, u1));
+      s30 = f64x2.add(s30, f64x2.mul(x3, u0));
+      s31 = f64x2.add(s31, f64x2.mul(x3, u1));
+    }
+    let r00 = hsum(s00);
+    let r01 = hsum(s01);
+    let r10 = hsum(s10);
+    let r11 = hsum(s11);
+    let r20 = hsum(s20);
+    let r21 = hsum(s21);
+    let r30 = hsum(s30);
+    let r31 = hsum(s31);
+    if (q < d) {
+      const o = <usize>q << 3;
+      const u0 = load<f64>(y0 + o);
+      const u1 = load<f64>(y1 + o);
+      const x0 = load<f64>(a0 + o);
+      const x1 = load<f64>(a1 + o);
+      const x2 = load<f64>(a2 + o);
+      const x3 = load<f64>(a3 + o);
+      r00 += x0 * u0;
+      r01 += x0 * u1;
+      r10 += x1 * u0;
+      r11 += x1 * u1;
+      r20 += x2 * u0;
+      r21 += x2 * u1;
+      r30 += x3 * u0;
+      r31 += x3 * u1;
+    }
+    const po = <usize>p << 3;
+    store<f64>(d0 + po, r00);
+    store<f64>(d0 + po, r01, 8);
+    store<f64>(d1 + po, r10);
+    store<f64>(d1 + po, r11, 8);
+    store<f64>(d2 + po, r20);
+    store<f64>(d2 + po, r21, 8);
+    store<f64>(d3 + po, r30);
+    store<f64>(d3 + po, r31, 8);
+  }
+  if (p < c) {
+    // The odd class: dotsInto2's single-class path on each pair.
+    const po = <usize>p << 3;
+    const yp = bt + <usize>p * rowBytes;
+    dotsInto2(d0 + po, d1 + po, a0, a1, yp, d, 1);
+    dotsInto2(d2 + po, d3 + po, a2, a3, yp, d, 1);
+  }
+}
+
+// One accumulator over four rows: acc[p·d + q] += f0[p]·a0[q] + f1[p]·a1[q],
+// then += f2[p]·a2[q] + f3[p]·a3[q]; bit-identical to axpysInto2 on rows 0, 1
+// and then on rows 2, 3, with one load and store of acc instead of two.
+function axpysInto4(acc: usize, a0: usize, a1: usize, a2: usize, a3: usize, f0: usize, f1: usize, f2: usize, f3: usize, d: i32, c: i32): void {
+  const rowBytes = <usize>d << 3;
+  for (let p = 0; p < c; p++) {
+    const po = <usize>p << 3;
+    const g0 = load<f64>(f0 + po);
+    const g1 = load<f64>(f1 + po);
+    const g2 = load<f64>(f2 + po);
+    const g3 = load<f64>(f3 + po);
+    const v0 = f64x2.splat(g0);
+    const v1 = f64x2.splat(g1);
+    const v2 = f64x2.splat(g2);
+    const v3 = f64x2.splat(g3);
+    const ap = acc + <usize>p * rowBytes;
+    let q = 0;
+    for (; q + 1 < d; q += 2) {
+      const o = <usize>q << 3;
+      let t = f64x2.add(v128.load(ap + o), f64x2.add(f64x2.mul(v128.load(a0 + o), v0), f64x2.mul(v128.load(a1 + o), v1)));
+      t = f64x2.add(t, f64x2.add(f64x2.mul(v128.load(a2 + o), v2), f64x2.mul(v128.load(a3 + o), v3)));
+      v128.store(ap + o, t);
+    }
+    if (q < d) {
+      const o = <usize>q << 3;
+      let t = load<f64>(ap + o) + (g0 * load<f64>(a0 + o) + g1 * load<f64>(a1 + o));
+      t = t + (g2 * load<f64>(a2 + o) + g3 * load<f64>(a3 + o));
+      store<f64>(ap + o, t);
+    }
+  }
+}
+
 // Two accumulators at once over two rows: accA[p·d + q] += fA0[p] · a0[q] +
 // fA1[p] · a1[q] and accB[p·d + q] += fB0[p] · a0[q] + fB1[p] · a1[q], each
 // element in axpysInto2's order (bit-identical to two axpysInto2 calls).
@@ -619,6 +730,32 @@ export function softmaxPassRows(
   }
   if (useRows) touchRows(a, d, rows, count, sink);
   let b = 0;
+  if (!hvp && !two)
+    // One matrix, gradient only: four rows (two pairs) per pass, for more independent sums.
+    for (; b + 3 < count; b += 4) {
+      const row0 = rowOf(rows, useRows, b);
+      const row1 = rowOf(rows, useRows, b + 1);
+      const row2 = rowOf(rows, useRows, b + 2);
+      const row3 = rowOf(rows, useRows, b + 3);
+      const a0 = a + ((<usize>row0 * <usize>d) << 3);
+      const a1 = a + ((<usize>row1 * <usize>d) << 3);
+      const a2 = a + ((<usize>row2 * <usize>d) << 3);
+      const a3 = a + ((<usize>row3 * <usize>d) << 3);
+      const p0 = probs0 + ((<usize>b * <usize>c) << 3);
+      const p1 = p0 + cBytes;
+      const p2 = p1 + cBytes;
+      const p3 = p2 + cBytes;
+      dotsInto4(p0, p1, p2, p3, a0, a1, a2, a3, tY0, d, c);
+      softmaxOnly(p0, c);
+      softmaxOnly(p1, c);
+      softmaxOnly(p2, c);
+      softmaxOnly(p3, c);
+      gradientRow(f00, p0, c, load<i32>(labels + (<usize>row0 << 2)), scale);
+      gradientRow(f01, p1, c, load<i32>(labels + (<usize>row1 << 2)), scale);
+      gradientRow(f10, p2, c, load<i32>(labels + (<usize>row2 << 2)), scale);
+      gradientRow(f11, p3, c, load<i32>(labels + (<usize>row3 << 2)), scale);
+      axpysInto4(accG0, a0, a1, a2, a3, f00, f01, f10, f11, d, c);
+    }
   for (; b + 1 < count; b += 2) {
     const row0 = rowOf(rows, useRows, b);
     const row1 = rowOf(rows, useRows, b + 1);
