@@ -11,6 +11,9 @@ import { gemm, gemmNT, gemmTNAcc } from './gemm.ts';
 import { gatherGemm, gatherGemmTAcc, gemv } from './matrix.ts';
 import { wasmKernels } from './wasm/index.ts';
 
+// Pinning lives in its own module so that the WebAssembly set can read it without importing this one (whose initialisation calls into it).
+export { isPinned, pinTable } from './pinned.ts';
+
 export interface RowKernels {
   /** 'ts' (plain TypeScript reference) or 'wasm' (WebAssembly SIMD). */
   readonly name: string;
@@ -53,23 +56,6 @@ function initial(): RowKernels {
   if (wasm) return wasm;
   if (want === 'wasm') throw new Error('DBO_KERNELS=wasm, but this runtime cannot compile the WebAssembly SIMD kernels');
   return tsKernels;
-}
-
-const pinned = new WeakSet<Float64Array | Int32Array>();
-
-/**
- * Declares a table (features or labels) immutable from now on, so that kernel
- * sets may keep their own copy of it (the WebAssembly set holds pinned tables
- * in its memory and copies unpinned arguments on every call). Pin only arrays
- * that are never written again, such as a Dataset's.
- */
-export function pinTable(table: Float64Array | Int32Array): void {
-  pinned.add(table);
-}
-
-/** Whether `table` was pinned. */
-export function isPinned(table: Float64Array | Int32Array): boolean {
-  return pinned.has(table);
 }
 
 let active: RowKernels = initial();

@@ -13,7 +13,8 @@
  * in on every call through reusable arenas.
  */
 import type { PassPoint } from '../fused.ts';
-import { isPinned, type RowKernels } from '../kernels.ts';
+import type { RowKernels } from '../kernels.ts';
+import { isPinned } from '../pinned.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
 
 interface Exports {
