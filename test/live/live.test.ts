@@ -87,7 +87,12 @@ async function watchGrowth(browser: Browser, run: Started, screenshot?: { atPoin
   const sample = () => page.evaluate(`({ points: ${PLOTTED}, state: document.getElementById('state').textContent })`) as Promise<{ points: number; state: string }>;
   const loaded = page.goto(url, { waitUntil: 'load' });
   run.resume();
-  await loaded;
+  try {
+    await loaded;
+  } catch (e) {
+    // Say what the command printed and whether it had ended, so that a failure here can be told apart from a server that never answered.
+    throw new Error(`${(e as Error).message}\ndbo exit code: ${run.child.exitCode} (null: still running); its output:\n${run.output()}`);
+  }
   await page.waitForFunction(`${PLOTTED} >= 2`);
   run.pause();
   const first = await sample();
