@@ -30,13 +30,13 @@ let chromium: Promise<Browser> | undefined;
 const browserOnce = () => (chromium ??= launchChromium());
 after(async () => (await chromium)?.close());
 
-/** A 12-agent ring run of SPARKLE on a heterogeneous noisy quadratic, `iterations` long, a row every 100 iterations. */
-function writeConfig(name: string, iterations: number): string {
+/** A 12-agent ring run of SPARKLE on a heterogeneous noisy quadratic, `iterations` long, a row every `evalEvery` iterations. */
+function writeConfig(name: string, iterations: number, evalEvery = 100): string {
   const instance = writeQuadratic(root, { agents: 12, dx: 6, dy: 6, problemClass: 'global', heterogeneity: 1, noise: 0.02 }, 7);
   const file = join(root, `${name}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ name, seed: 1, iterations, evalEvery: 100, problem: { type: 'quadratic', file: instance }, topology: { type: 'ring', agents: 12 }, algorithm: { name: 'sparkle', alpha: 0.0005 } }),
+    JSON.stringify({ name, seed: 1, iterations, evalEvery, problem: { type: 'quadratic', file: instance }, topology: { type: 'ring', agents: 12 }, algorithm: { name: 'sparkle', alpha: 0.0005 } }),
   );
   return file;
 }
@@ -141,7 +141,9 @@ function rowsOf(file: string): number {
 }
 
 test('live page in headless chromium: curves grow while the run goes, agents coloured, server stops at the end', { skip: chromiumSkip, timeout: 120_000 }, async () => {
-  const config = writeConfig('sparkle-ring-12', 20_000);
+  // Long enough (201 rows, a few seconds of CPU) that the page loads before the run ends on a busy machine:
+  // the command has to run while the page loads, since its own process serves the page.
+  const config = writeConfig('sparkle-ring-12', 80_000, 400);
   const out = join(root, 'live-run');
   const browserStarting = browserOnce();
   const run = startDbo('run', config, '--out', out, '--threads', '1');
