@@ -71,12 +71,17 @@ export function restoreAgent(agent: HostedAgent, checkpoint: AgentCheckpoint): v
 /** Names the first non-finite iterate among some agents' views, or null. */
 export function nonFiniteIterate(agents: ReadonlyArray<{ readonly id: number }>, views: ReadonlyArray<StateView>): string | null {
   for (let k = 0; k < views.length; k++) {
-    const v = views[k]!;
-    for (const key of ['x', 'y', 'z'] as const) {
-      const vec = v[key];
-      if (vec && !allFinite(vec)) return `agent ${agents[k]!.id}'s ${key} has non-finite entries`;
-    }
+    const message = nonFiniteView(agents[k]!.id, views[k]!);
+    if (message !== null) return message;
   }
+  return null;
+}
+
+/** The same check for one agent's view (no arrays built: the in-process runtime calls it once per agent and iteration). */
+export function nonFiniteView(id: number, v: StateView): string | null {
+  if (!allFinite(v.x)) return `agent ${id}'s x has non-finite entries`;
+  if (!allFinite(v.y)) return `agent ${id}'s y has non-finite entries`;
+  if (v.z && !allFinite(v.z)) return `agent ${id}'s z has non-finite entries`;
   return null;
 }
 

@@ -7,7 +7,7 @@ import type { StateView } from '../algorithms/types.ts';
 import { refuseFaults } from '../experiments/faults.ts';
 import type { PreparedRun } from '../experiments/runner.ts';
 import { Simulator } from '../network/simulator.ts';
-import { AgentGroup, nonFiniteIterate } from './agent.ts';
+import { AgentGroup, nonFiniteView } from './agent.ts';
 import { addCommCounters, checkCheckpointAgents, emptyCommCounters, type AdvanceResult, type CommCounters, type Runtime, type RuntimeCheckpoint, type RuntimeCounters } from './types.ts';
 
 /** What one sweep of the agents ended with. */
@@ -116,7 +116,7 @@ export class InProcessRuntime implements Runtime {
       lastEnded[k] = t;
       if (t === stopAt) reached++;
       if (bad === null || t <= bad.iteration) {
-        const message = nonFiniteIterate([a], [algorithm.view(a.state)]);
+        const message = nonFiniteView(a.id, algorithm.view(a.state));
         if (message !== null && (bad === null || t < bad.iteration || k < bad.agent)) {
           result.bad = { iteration: t, agent: k, message };
           stopAfter(t);
